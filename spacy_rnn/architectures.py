@@ -1,0 +1,83 @@
+"""Registered builders: every architecture a config can name, and nothing else.
+
+Registration happens twice, as spaCy plugins do: through these decorators and
+through the `spacy_architectures` entry point in setup.cfg, so `spacy.load` and
+`spacy train` find them without `--code`.
+"""
+from typing import List, Optional
+
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model
+from thinc.types import Floats2d, Ragged
+
+from .models.embed import CharCNN, HashFeatures, TokenEmbed, VocabEmbed
+from .models.encoder import RNNEncoderLayer
+from .models.tagger import BiRNNTagger
+
+
+@registry.architectures("spacy_rnn.BiRNNTagger.v1")
+def build_birnn_tagger(
+    embed: Model[List[Doc], List[Floats2d]],
+    cell: str = "lstm",
+    hidden_width: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    dropout: float = 0.2,
+    decoder: str = "softmax",
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Token features >> (bi)RNN/LSTM/GRU >> per-token tag scores (see BiRNNTagger)."""
+    return BiRNNTagger(embed, cell, hidden_width, depth, bidirectional, dropout, decoder, nO)
+
+
+@registry.architectures("spacy_rnn.TokenEmbed.v1")
+def build_token_embed(
+    width: int = 128,
+    vocab_size: Optional[int] = 20000,
+    vocab_width: int = 64,
+    vocab_attr: str = "NORM",
+    hash_attrs: List[str] = ["PREFIX", "SUFFIX", "SHAPE"],  # noqa: B006 (read only)
+    hash_rows: List[int] = [1000, 2500, 500],  # noqa: B006 (read only)
+    hash_width: int = 32,
+    char_width: Optional[int] = 32,
+    char_max_chars: int = 20,
+    include_static_vectors: bool = False,
+    dropout: float = 0.1,
+) -> Model[List[Doc], List[Floats2d]]:
+    """One-hot vocabulary + hashed attributes + char CNN + static vectors -> width.
+
+    Set `vocab_size` or `char_width` to null, or `hash_attrs` to [], to leave a
+    feature group out; `include_static_vectors` reads `nlp.vocab.vectors`.
+    """
+    return TokenEmbed(
+        width, vocab_size, vocab_width, vocab_attr, list(hash_attrs), list(hash_rows),
+        hash_width, char_width, char_max_chars, include_static_vectors, dropout,
+    )
+
+
+@registry.architectures("spacy_rnn.VocabEmbed.v1")
+def build_vocab_embed(width: int, vocab_size: int, attr: str = "NORM") -> Model[List[Doc], Ragged]:
+    """The one-hot vocabulary (top-N words + UNK) as an embedding-row lookup."""
+    return VocabEmbed(width, vocab_size, attr)
+
+
+@registry.architectures("spacy_rnn.HashFeatures.v1")
+def build_hash_features(width: int, attrs: List[str], rows: List[int]) -> Model[List[Doc], Ragged]:
+    """Hashed embeddings of lexical attributes, one table per attribute."""
+    return HashFeatures(width, attrs, rows)
+
+
+@registry.architectures("spacy_rnn.CharCNN.v1")
+def build_char_cnn(width: int, max_chars: int = 20) -> Model[List[Doc], Ragged]:
+    """Character CNN with max-pooling per token."""
+    return CharCNN(width, max_chars=max_chars)
+
+
+@registry.architectures("spacy_rnn.RNNEncoder.v1")
+def build_rnn_encoder(
+    cell: str, width: int, hidden_width: int, depth: int = 1,
+    bidirectional: bool = True, dropout: float = 0.0,
+) -> Model[List[Floats2d], List[Floats2d]]:
+    """The torch RNN/LSTM/GRU over packed sequences, as a Thinc layer."""
+    return RNNEncoderLayer(cell, width, hidden_width, depth, bidirectional, dropout)

@@ -1,0 +1,43 @@
+"""Error and warning messages, spaCy-style: one place, stable codes, `{name}` templates.
+
+Codes carry the `RNN` prefix so a user can tell at a glance that a message comes
+from this plugin rather than from spaCy itself (spaCy's own E-codes are reused
+where they fit, e.g. E149 for undeserializable models).
+"""
+from spacy.errors import ErrorsWithCodes
+
+
+class Errors(metaclass=ErrorsWithCodes):
+    # Configuration values (raised when the architecture / component is built)
+    RNN001 = ("Invalid value for setting '{setting}': {value!r}. Expected {expected}.")
+    RNN002 = ("The embedding layer has no features enabled: set at least one of "
+              "'vocab_size', 'hash_attrs', 'char_width' or 'include_static_vectors'.")
+    RNN003 = ("Unknown target {value!r} for component '{name}'. Expected 'ents' "
+              "(set doc.ents) or 'tag' (set token.tag_).")
+    # Labels and data
+    RNN010 = ("Component '{name}' has no labels. Call nlp.initialize() with "
+              "training examples, or pass labels=[...] to initialize().")
+    RNN011 = ("Invalid entity label {label!r} for component '{name}': labels must "
+              "be non-empty strings without a BILUO prefix such as 'B-'.")
+    RNN012 = ("Component '{name}' cannot add label {label!r}: the model is already "
+              "initialized with {n} labels. Re-initialize the pipeline to change "
+              "its label set.")
+    RNN013 = ("Component '{name}' found no tokens in the examples given to "
+              "initialize(); it needs at least one non-empty Doc.")
+    RNN014 = ("Could not read the one-hot vocabulary file {path}: {reason}")
+    RNN015 = ("Loss for component '{name}' is NaN or infinite (loss={loss}). "
+              "Lower the learning rate or keep gradient clipping on "
+              "([training.optimizer] grad_clip).")
+    RNN017 = ("Component '{name}' got the gold label {label!r}, which is not one of "
+              "its labels {labels}. Labels are fixed at initialization: "
+              "re-initialize with data (or a labels file) that contains it.")
+    RNN016 = ("The model of component '{name}' has {nO} outputs but its labels "
+              "imply {n_tags} tags. The model and its labels do not belong "
+              "together: was the pipeline saved with a different label set?")
+    # Data files
+    RNN020 = ("{path}, line {line}: {problem}")
+    RNN021 = ("Unknown dataset {name!r}. Known datasets: {known}.")
+    RNN022 = ("Split {split!r} of dataset {name!r} is missing: expected the file {path}.")
+    RNN023 = ("Could not download dataset {name!r} ({hub_id}) from the Hugging Face "
+              "hub: {reason}. Offline? Pass a local mirror with --data-dir "
+              "(in the project: --vars.data_dir /path/to/ner-data).")

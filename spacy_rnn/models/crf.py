@@ -1,0 +1,128 @@
+"""Linear-chain CRF and constrained Viterbi decoding, batched in PyTorch.
+
+Pure functions over padded tensors, so both decoders share them:
+
+* softmax decoder: Viterbi over per-token log-probabilities, with the
+  allowed-transition mask as the only transition scores;
+* CRF decoder: the same Viterbi over emission scores plus learned transition,
+  start and end scores, on top of the same mask; trained by the negative
+  log-likelihood, which also handles partial annotation (missing gold tags are
+  marginalised, never read as "O").
+
+Shapes: B = batch, T = longest sequence, K = number of tags.
+"""
+from typing import Tuple
+
+import torch
+
+
+def _masked_forward(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    trans: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+) -> torch.Tensor:
+    """Log partition function by the forward algorithm.
+
+    emissions (Tensor[B, T, K]): per-token tag scores (may hold FORBIDDEN entries).
+    mask (BoolTensor[B, T]): True for real tokens; each row is a prefix of Trues.
+    trans (Tensor[K, K]): trans[i, j] scores tag i followed by tag j.
+    start, end (Tensor[K]): scores for the first and last tag.
+    RETURNS (Tensor[B]): log-sum-exp of the scores of all paths.
+    """
+    alpha = start.unsqueeze(0) + emissions[:, 0]  # [B, K]
+    for t in range(1, emissions.shape[1]):
+        # [B, K, 1] + [K, K] + [B, 1, K] -> logsumexp over the previous tag.
+        step = torch.logsumexp(
+            alpha.unsqueeze(2) + trans.unsqueeze(0) + emissions[:, t].unsqueeze(1), dim=1
+        )
+        # Finished sequences keep their alpha, so padding never contributes.
+        alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
+    return torch.logsumexp(alpha + end.unsqueeze(0), dim=1)
+
+
+def crf_nll(
+    emissions: torch.Tensor,
+    gold: torch.Tensor,
+    mask: torch.Tensor,
+    trans: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+) -> torch.Tensor:
+    """Negative log-likelihood of the gold tags under a linear-chain CRF.
+
+    Missing annotation is marginalised: a position whose gold index is -1 may
+    take any tag, so the loss is log Z(all paths) - log Z(paths agreeing with
+    the annotated positions). With full annotation this is the usual CRF NLL;
+    a fully unannotated sequence contributes exactly 0.
+
+    emissions (Tensor[B, T, K]): per-token tag scores.
+    gold (LongTensor[B, T]): gold tag index, or -1 where annotation is missing
+        (padding is ignored through `mask`).
+    mask (BoolTensor[B, T]): True for real tokens.
+    trans, start, end: transition scores, constraints already applied.
+    RETURNS (Tensor[B]): the loss per sequence, >= 0.
+    """
+    n_tags = emissions.shape[2]
+    known = gold >= 0
+    allowed = torch.nn.functional.one_hot(gold.clamp(min=0), n_tags).bool()
+    allowed = allowed | ~known.unsqueeze(2)
+    penalty = torch.zeros((), dtype=emissions.dtype, device=emissions.device)
+    # Not -inf: an entirely disallowed row must not turn into NaN gradients.
+    gold_emissions = torch.where(allowed, emissions, penalty - 1.0e4)
+    log_z = _masked_forward(emissions, mask, trans, start, end)
+    log_z_gold = _masked_forward(gold_emissions, mask, trans, start, end)
+    return log_z - log_z_gold
+
+
+def viterbi_decode(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    trans: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+) -> torch.Tensor:
+    """Best tag sequence per row, batched.
+
+    emissions (Tensor[B, T, K]); mask (BoolTensor[B, T]); trans (Tensor[K, K]);
+    start, end (Tensor[K]).
+    RETURNS (LongTensor[B, T]): tag indices; positions past a row's length
+        are meaningless.
+    """
+    batch, length, _ = emissions.shape
+    score = start.unsqueeze(0) + emissions[:, 0]
+    backpointers = []
+    for t in range(1, length):
+        # [B, K, 1] + [K, K]: best previous tag for every current tag.
+        best, idx = (score.unsqueeze(2) + trans.unsqueeze(0)).max(dim=1)
+        step = best + emissions[:, t]
+        score = torch.where(mask[:, t].unsqueeze(1), step, score)
+        backpointers.append(idx)
+    lengths = mask.sum(dim=1)
+    current = (score + end.unsqueeze(0)).argmax(dim=1)
+    tags = torch.empty((batch, length), dtype=torch.long, device=emissions.device)
+    tags[:, length - 1] = current
+    for t in range(length - 1, 0, -1):
+        previous = backpointers[t - 1].gather(1, current.unsqueeze(1)).squeeze(1)
+        # Rows shorter than t+1 have not started their backtrace yet.
+        current = torch.where(t < lengths, previous, current)
+        tags[:, t - 1] = current
+    return tags
+
+
+def constrained_scores(
+    trans: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+    allowed: Tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    forbidden: float,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Apply boolean allowed-transition masks to transition scores."""
+    a_trans, a_start, a_end = allowed
+    fill = torch.full((), forbidden, dtype=trans.dtype, device=trans.device)
+    return (
+        torch.where(a_trans, trans, fill),
+        torch.where(a_start, start, fill),
+        torch.where(a_end, end, fill),
+    )

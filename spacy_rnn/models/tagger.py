@@ -1,0 +1,143 @@
+"""The `spacy_rnn.BiRNNTagger.v1` architecture: embed >> encode >> score.
+
+The model maps List[Doc] -> List[Floats2d]: one row of unnormalised tag scores
+(emissions) per token. What turns scores into tags (Viterbi under the allowed
+transitions, with or without learned CRF transitions) and the loss live in the
+component, which owns the label set; the learned transition scores live here as
+parameters of a `crf_transitions` node so they are optimised and saved like
+every other weight.
+"""
+from typing import Callable, List, Optional, Tuple
+
+from spacy.tokens import Doc
+from thinc.api import Dropout, Linear, Model, chain, with_array
+from thinc.types import Floats2d
+
+from ..errors import Errors
+from .encoder import RNNEncoderLayer
+
+DECODERS = ("softmax", "crf")
+
+
+def BiRNNTagger(
+    embed: Model[List[Doc], List[Floats2d]],
+    cell: str = "lstm",
+    hidden_width: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    dropout: float = 0.2,
+    decoder: str = "softmax",
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Build the tagger network.
+
+    embed (Model[List[Doc], List[Floats2d]]): token features, e.g. spacy_rnn.TokenEmbed.v1.
+    cell (str): "rnn" (tanh), "lstm" or "gru".
+    hidden_width (int): hidden units per direction.
+    depth (int): number of stacked recurrent layers.
+    bidirectional (bool): read each doc in both directions.
+    dropout (float): dropout on the encoder output (and between stacked layers).
+    decoder (str): "softmax" (per-token scores, Viterbi over allowed transitions)
+        or "crf" (adds learned transition scores, trained by CRF likelihood).
+    nO (Optional[int]): number of tags; normally inferred at initialization.
+    RETURNS (Model[List[Doc], List[Floats2d]]): emission scores per doc.
+    """
+    if decoder not in DECODERS:
+        raise ValueError(Errors.RNN001.format(
+            setting="decoder", value=decoder, expected="one of " + ", ".join(DECODERS)))
+    if not embed.has_dim("nO") or embed.get_dim("nO") is None:
+        raise ValueError(Errors.RNN001.format(
+            setting="embed", value=embed.name, expected="a layer with its output width (nO) set"))
+    encoder = RNNEncoderLayer(
+        cell, embed.get_dim("nO"), hidden_width, depth, bidirectional, dropout)
+    output = Linear(nO=nO, nI=encoder.get_dim("nO"))
+    network = chain(embed, encoder, with_array(chain(Dropout(dropout), output)))
+    layers = [network]
+    refs = {"embed": embed, "encoder": encoder, "output": output}
+    if decoder == "crf":
+        transitions = CRFTransitions(nO)
+        layers.append(transitions)
+        refs["crf"] = transitions
+    return Model(
+        "rnn_tagger",
+        _forward,
+        init=_init,
+        layers=layers,
+        refs=refs,
+        dims={"nO": nO},
+        attrs={"decoder": decoder},
+    )
+
+
+def CRFTransitions(nO: Optional[int] = None) -> Model:
+    """Learned start / transition / end scores of a linear-chain CRF.
+
+    Not called in the forward pass: the component reads the parameters when it
+    computes the CRF loss and decodes, and hands their gradients back with
+    `inc_grad`, so the usual optimizer updates them.
+    """
+    return Model(
+        "crf_transitions",
+        _never_called,
+        init=_init_transitions,
+        params={"T": None, "start": None, "end": None},
+        dims={"nO": nO},
+    )
+
+
+def _never_called(model: Model, X: object, is_train: bool) -> Tuple[object, Callable]:
+    raise NotImplementedError("crf_transitions holds parameters; it is not a forward layer")
+
+
+def _init_transitions(model: Model, X: object = None, Y: object = None) -> None:
+    if model.get_dim("nO") is None and Y is not None:
+        model.set_dim("nO", Y[0].shape[1])  # type: ignore[index]
+    n = model.get_dim("nO")
+    # Zeros: the constraint mask already encodes what must not happen, and the
+    # learned scores start neutral.
+    model.set_param("T", model.ops.alloc2f(n, n))
+    model.set_param("start", model.ops.alloc1f(n))
+    model.set_param("end", model.ops.alloc1f(n))
+
+
+def _init(model: Model, X: Optional[List[Doc]] = None, Y: Optional[List[Floats2d]] = None) -> None:
+    network = model.layers[0]
+    if X is not None:
+        keep = [i for i, doc in enumerate(X) if len(doc)]
+        X = [X[i] for i in keep]
+        if Y is not None:
+            Y = [Y[i] for i in keep]
+    if Y is not None and model.has_dim("nO") and model.get_dim("nO") is None:
+        model.set_dim("nO", Y[0].shape[1])
+    if model.has_dim("nO") and model.get_dim("nO") is not None:
+        model.get_ref("output").set_dim("nO", model.get_dim("nO"), force=True)
+    network.initialize(X=X or None, Y=Y or None)
+    model.set_dim("nO", model.get_ref("output").get_dim("nO"), force=True)
+    if model.has_ref("crf"):
+        crf = model.get_ref("crf")
+        crf.set_dim("nO", model.get_dim("nO"), force=True)
+        crf.initialize()
+
+
+def _forward(
+    model: Model[List[Doc], List[Floats2d]], docs: List[Doc], is_train: bool
+) -> Tuple[List[Floats2d], Callable]:
+    network = model.layers[0]
+    # Empty docs are set aside: packing needs positive lengths, and they have
+    # nothing to score anyway.
+    keep = [i for i, doc in enumerate(docs) if len(doc)]
+    if len(keep) == len(docs):
+        return network(docs, is_train)
+    nO = model.get_dim("nO")
+    scores = [model.ops.alloc2f(0, nO) for _ in docs]
+    if not keep:
+        return scores, lambda d_scores: []
+    kept_scores, backprop_network = network([docs[i] for i in keep], is_train)
+    for j, i in enumerate(keep):
+        scores[i] = kept_scores[j]
+
+    def backprop(d_scores: List[Floats2d]) -> List[Doc]:
+        backprop_network([d_scores[i] for i in keep])
+        return []
+
+    return scores, backprop

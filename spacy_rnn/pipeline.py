@@ -1,0 +1,486 @@
+"""The `rnn_tagger` component: a trainable spaCy pipe around spacy_rnn.BiRNNTagger.v1.
+
+It follows spaCy's Tagger recipe (predict / set_annotations / update /
+get_loss / initialize / add_label) and adds what a sequence labeller needs:
+BILUO entity tags learned from aligned gold (`Example.get_aligned_ner`), missing
+annotation masked out of the loss, and decoding that only ever produces valid
+tag sequences (Viterbi under the allowed-transition matrix, with learned CRF
+scores when the decoder is "crf").
+"""
+from collections import Counter
+from itertools import islice
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy
+import torch
+from spacy.attrs import IDS as ATTR_IDS
+from spacy.attrs import TAG
+from spacy.errors import Errors as SpacyErrors
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.scorer import Scorer, get_ner_prf
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, torch2xp, xp2torch
+from thinc.types import Floats2d, Ints1d
+
+from . import architectures  # noqa: F401  (registers the architectures)
+from .errors import Errors
+from .models.crf import constrained_scores, crf_nll, viterbi_decode
+from .models.embed import set_vocab_words
+from .tags import FORBIDDEN, all_transitions, allowed_biluo_transitions, biluo_tag_names
+
+TARGETS = ("ents", "tag")
+MISSING = -1  # gold index of tokens without annotation
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy_rnn.BiRNNTagger.v1"
+cell = "lstm"
+hidden_width = 128
+depth = 1
+bidirectional = true
+dropout = 0.2
+decoder = "softmax"
+
+[model.embed]
+@architectures = "spacy_rnn.TokenEmbed.v1"
+width = 128
+vocab_size = 20000
+vocab_width = 64
+vocab_attr = "NORM"
+hash_attrs = ["PREFIX", "SUFFIX", "SHAPE"]
+hash_rows = [1000, 2500, 500]
+hash_width = 32
+char_width = 32
+char_max_chars = 20
+include_static_vectors = false
+dropout = 0.1
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+
+
+@registry.scorers("spacy_rnn.tagger_scorer.v1")
+def make_tagger_scorer() -> Callable:
+    """Score entities like spaCy's `ner` (ents_p/r/f, ents_per_type) or tags like its `tagger`."""
+    return score_rnn_tagger
+
+
+def score_rnn_tagger(examples: Iterable[Example], *, target: str = "ents", **kwargs) -> Dict:
+    if target == "tag":
+        return Scorer.score_token_attr(examples, "tag", **kwargs)
+    return get_ner_prf(examples, **kwargs)
+
+
+@Language.factory(
+    "rnn_tagger",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type", "token.tag"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "target": "ents",
+        "scorer": {"@scorers": "spacy_rnn.tagger_scorer.v1"},
+    },
+    default_score_weights={
+        "ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None,
+    },
+)
+def make_rnn_tagger(
+    nlp: Language, name: str, model: Model, target: str, scorer: Optional[Callable]
+) -> "RNNTagger":
+    """Create an RNNTagger. `target` is "ents" (doc.ents) or "tag" (token.tag_)."""
+    return RNNTagger(nlp.vocab, model, name, target=target, scorer=scorer)
+
+
+class RNNTagger(TrainablePipe):
+    """A recurrent sequence labeller that sets `doc.ents` or `token.tag_`.
+
+    Existing entities are overwritten: the component owns `doc.ents` (like a
+    tagger owns `token.tag_`); put an entity_ruler *after* it to add to them.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "rnn_tagger",
+        *,
+        target: str = "ents",
+        scorer: Optional[Callable] = score_rnn_tagger,
+    ) -> None:
+        if target not in TARGETS:
+            raise ValueError(Errors.RNN003.format(value=target, name=name))
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self._rehearsal_model = None
+        self.scorer = scorer
+        self.cfg: Dict = {"labels": [], "target": target}
+        self._constraints: Optional[Tuple[Tuple[str, ...], Tuple[numpy.ndarray, ...]]] = None
+
+    # --- labels -------------------------------------------------------------
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """Entity labels (target "ents") or tag values (target "tag")."""
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.cfg["labels"])
+
+    @property
+    def target(self) -> str:
+        return self.cfg["target"]
+
+    @property
+    def tag_names(self) -> List[str]:
+        """The model's output classes, in output order."""
+        if self.target == "ents":
+            return biluo_tag_names(self.labels)
+        return list(self.labels)
+
+    @property
+    def decoder(self) -> str:
+        return self.model.attrs["decoder"]
+
+    def add_label(self, label: str) -> int:
+        """Add a label before initialization. RETURNS (int): 1 if added, 0 if present."""
+        if not isinstance(label, str):
+            raise ValueError(SpacyErrors.E187)
+        if not label or (self.target == "ents" and (label == "O" or label.strip() != label)):
+            raise ValueError(Errors.RNN011.format(label=label, name=self.name))
+        if label in self.labels:
+            return 0
+        output = self.model.get_ref("output")
+        if output.has_dim("nO") and output.get_dim("nO") is not None:
+            raise ValueError(Errors.RNN012.format(
+                name=self.name, label=label, n=len(self.labels)))
+        self.cfg["labels"].append(label)
+        self.cfg["labels"].sort()
+        self.vocab.strings.add(label)
+        return 1
+
+    def _require_labels(self) -> None:
+        if not self.labels:
+            raise ValueError(Errors.RNN010.format(name=self.name))
+
+    # --- prediction -----------------------------------------------------------
+
+    def predict(self, docs: Iterable[Doc]) -> List[Ints1d]:
+        """Tag indices per doc (valid sequences only). Does not modify the docs."""
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [numpy.zeros((0,), dtype="int64") for _ in docs]
+        self._require_labels()
+        scores = self.model.predict(docs)
+        return self.decode(scores)
+
+    def decode(self, scores: List[Floats2d]) -> List[Ints1d]:
+        """Viterbi-decode a batch of emission scores under the allowed transitions."""
+        lengths = [len(s) for s in scores]
+        keep = [i for i, n in enumerate(lengths) if n]
+        out = [numpy.zeros((0,), dtype="int64") for _ in scores]
+        if not keep:
+            return out
+        ops = self.model.ops
+        emissions = xp2torch(ops.pad([scores[i] for i in keep]))
+        mask = _length_mask([lengths[i] for i in keep], emissions.device)
+        with torch.no_grad():
+            trans, start, end = self._transition_scores(emissions, requires_grad=False)
+            if self.decoder == "softmax":
+                emissions = torch.log_softmax(emissions, dim=-1)
+            best = viterbi_decode(emissions, mask, trans, start, end)
+        best_np = best.cpu().numpy()  # one device->host copy per batch
+        for row, i in enumerate(keep):
+            out[i] = best_np[row, : lengths[i]]
+        return out
+
+    def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
+        """Write predicted tags to `doc.ents` (overwriting) or `token.tag_`."""
+        if isinstance(docs, Doc):
+            docs = [docs]
+        if self.target == "tag":
+            hashes = numpy.asarray(
+                [self.vocab.strings.add(t) for t in self.tag_names], dtype="uint64")
+            for doc, ids in zip(docs, tag_ids):
+                if len(doc):
+                    doc.from_array([TAG], hashes[ids].reshape(-1, 1))
+            return
+        prefixes, label_of = self._tag_parts()
+        for doc, ids in zip(docs, tag_ids):
+            doc.ents = _ids_to_spans(doc, numpy.asarray(ids), prefixes, label_of)
+
+    def _tag_parts(self) -> Tuple[numpy.ndarray, List[str]]:
+        names = self.tag_names
+        prefixes = numpy.asarray([name[0] for name in names])
+        labels = [name[2:] if name != "O" else "" for name in names]
+        return prefixes, labels
+
+    # --- training -------------------------------------------------------------
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Callable] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples.
+
+        drop (float): ignored; dropout is an architecture setting (`dropout` in
+            the model config), because the torch RNN fixes its inter-layer
+            dropout when it is built and one value should govern all layers.
+        """
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "RNNTagger.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        self._require_labels()
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd not in (None, False):
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(
+        self, examples: Iterable[Example], scores: List[Floats2d]
+    ) -> Tuple[float, List[Floats2d]]:
+        """Loss and gradient w.r.t. the scores; missing annotation is masked out.
+
+        softmax: token-level cross-entropy, summed. crf: sequence NLL, summed,
+        with missing tags marginalised; the gradient of the transition scores
+        is added to the `crf_transitions` node here.
+        """
+        examples = list(examples)
+        validate_examples(examples, "RNNTagger.get_loss")
+        gold = [self._gold_indices(eg) for eg in examples]
+        if self.decoder == "crf":
+            loss, d_scores = self._crf_loss(scores, gold)
+        else:
+            loss, d_scores = self._softmax_loss(scores, gold)
+        if not numpy.isfinite(loss):
+            raise ValueError(Errors.RNN015.format(name=self.name, loss=loss))
+        return loss, d_scores
+
+    def _gold_indices(self, example: Example) -> numpy.ndarray:
+        index = {tag: i for i, tag in enumerate(self.tag_names)}
+        if self.target == "ents":
+            tags = example.get_aligned_ner()
+        else:
+            tags = example.get_aligned("TAG", as_string=True)
+        gold = numpy.full((len(tags),), MISSING, dtype="int64")
+        for i, tag in enumerate(tags):
+            if tag is None or tag in ("", "-"):
+                continue
+            found = index.get(tag)
+            if found is None:
+                label = tag[2:] if self.target == "ents" else tag
+                raise ValueError(Errors.RNN017.format(
+                    name=self.name, label=label, labels=list(self.labels)))
+            gold[i] = found
+        return gold
+
+    def _softmax_loss(
+        self, scores: List[Floats2d], gold: List[numpy.ndarray]
+    ) -> Tuple[float, List[Floats2d]]:
+        ops = self.model.ops
+        lengths = [len(s) for s in scores]
+        X = ops.flatten(scores) if sum(lengths) else ops.alloc2f(0, len(self.tag_names))
+        g = ops.asarray1i(numpy.concatenate(gold)) if gold else ops.alloc1i(0)
+        known = g >= 0
+        shifted = X - X.max(axis=1, keepdims=True)
+        log_z = ops.xp.log(ops.xp.exp(shifted).sum(axis=1, keepdims=True))
+        log_probs = shifted - log_z
+        rows = ops.xp.arange(len(g))[known]
+        loss = -float(log_probs[rows, g[known]].sum())
+        d_X = ops.xp.exp(log_probs)
+        d_X[rows, g[known]] -= 1.0
+        d_X[~known] = 0.0
+        return loss, ops.unflatten(d_X, lengths) if lengths else []
+
+    def _crf_loss(
+        self, scores: List[Floats2d], gold: List[numpy.ndarray]
+    ) -> Tuple[float, List[Floats2d]]:
+        ops = self.model.ops
+        lengths = [len(s) for s in scores]
+        keep = [i for i, n in enumerate(lengths) if n]
+        d_scores = [ops.alloc2f(*s.shape) for s in scores]
+        if not keep:
+            return 0.0, d_scores
+        emissions = xp2torch(ops.pad([scores[i] for i in keep]), requires_grad=True)
+        mask = _length_mask([lengths[i] for i in keep], emissions.device)
+        gold_padded = numpy.full(mask.shape, MISSING, dtype="int64")
+        for row, i in enumerate(keep):
+            gold_padded[row, : lengths[i]] = gold[i]
+        gold_t = torch.as_tensor(gold_padded, device=emissions.device)
+        trans, start, end = self._transition_scores(emissions, requires_grad=True)
+        loss = crf_nll(emissions, gold_t, mask, trans, start, end).sum()
+        loss.backward()
+        crf = self.model.get_ref("crf")
+        for name, leaf in zip(("T", "start", "end"), self._crf_leaves):
+            crf.inc_grad(name, torch2xp(leaf.grad))
+        d_padded = torch2xp(emissions.grad)
+        for row, i in enumerate(keep):
+            d_scores[i] = ops.as_contig(d_padded[row, : lengths[i]])
+        return float(loss.item()), d_scores
+
+    def _transition_scores(
+        self, like: torch.Tensor, requires_grad: bool
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Transition, start and end scores (learned for CRF, else zeros), constrained."""
+        allowed = tuple(torch.as_tensor(a, device=like.device) for a in self._allowed())
+        if self.decoder == "crf":
+            crf = self.model.get_ref("crf")
+            leaves = [xp2torch(crf.get_param(n), requires_grad=requires_grad)
+                      for n in ("T", "start", "end")]
+            self._crf_leaves = leaves
+            trans, start, end = leaves
+        else:
+            n = len(self.tag_names)
+            trans = torch.zeros((n, n), dtype=like.dtype, device=like.device)
+            start = torch.zeros((n,), dtype=like.dtype, device=like.device)
+            end = torch.zeros((n,), dtype=like.dtype, device=like.device)
+        return constrained_scores(trans, start, end, allowed, FORBIDDEN)  # type: ignore[arg-type]
+
+    def _allowed(self) -> Tuple[numpy.ndarray, ...]:
+        names = tuple(self.tag_names)
+        if self._constraints is None or self._constraints[0] != names:
+            if self.target == "ents":
+                masks = allowed_biluo_transitions(names)
+            else:
+                masks = all_transitions(len(names))
+            self._constraints = (names, masks)
+        return self._constraints[1]
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+        vocab: Optional[Union[str, Path, Sequence[str]]] = None,
+    ) -> None:
+        """Set labels and the one-hot vocabulary from the data, then size the model.
+
+        get_examples (Callable[[], Iterable[Example]]): the training examples.
+            Unlike spaCy's sample of 10, the labels and the one-hot vocabulary
+            are read from *all* of them, so no rare label or frequent word is missed.
+        labels (Optional[Sequence[str]]): labels to use instead (e.g. the output
+            of `spacy init labels`).
+        vocab (Optional[Union[str, Path, Sequence[str]]]): the one-hot vocabulary,
+            most frequent first, as a list or a file with one word per line
+            (what the project's preprocess step writes); default: counted from
+            the training examples.
+        """
+        validate_get_examples(get_examples, "RNNTagger.initialize")
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        else:
+            for label in sorted(self._labels_in(get_examples())):
+                self.add_label(label)
+        self._require_labels()
+        vocab_layers = [node for node in self.model.walk() if node.name == "vocab_embed"]
+        if vocab_layers:
+            words = (_read_vocab(vocab) if vocab is not None
+                     else _count_words(get_examples(), vocab_layers[0].attrs["attr"]))
+            for layer in vocab_layers:
+                set_vocab_words(layer, words)
+        doc_sample: List[Doc] = []
+        label_sample: List[Floats2d] = []
+        n_tags = len(self.tag_names)
+        for example in islice((eg for eg in get_examples() if len(eg.predicted)), 10):
+            doc_sample.append(example.predicted)
+            label_sample.append(self.model.ops.alloc2f(len(example.predicted), n_tags))
+        if not doc_sample:
+            raise ValueError(Errors.RNN013.format(name=self.name))
+        self.model.initialize(X=doc_sample, Y=label_sample)
+
+    def _labels_in(self, examples: Iterable[Example]) -> set:
+        found = set()
+        for eg in examples:
+            if self.target == "ents":
+                found.update(ent.label_ for ent in eg.reference.ents)
+            else:
+                found.update(token.tag_ for token in eg.reference if token.tag_)
+        return found
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict:
+        """spaCy's entity scores (target "ents") or tag accuracy (target "tag")."""
+        validate_examples(examples, "RNNTagger.score")
+        if self.scorer is None:
+            return {}
+        return self.scorer(examples, target=self.target, **kwargs)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "RNNTagger":
+        super().from_bytes(bytes_data, exclude=exclude)
+        self._check_loaded()
+        return self
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "RNNTagger":
+        super().from_disk(path, exclude=exclude)
+        self._check_loaded()
+        return self
+
+    def _check_loaded(self) -> None:
+        self._constraints = None
+        output = self.model.get_ref("output")
+        if output.has_dim("nO") and output.get_dim("nO") is not None:
+            if output.get_dim("nO") != len(self.tag_names):
+                raise ValueError(Errors.RNN016.format(
+                    name=self.name, nO=output.get_dim("nO"), n_tags=len(self.tag_names)))
+
+
+def _length_mask(lengths: Sequence[int], device: torch.device) -> torch.Tensor:
+    lengths_t = torch.as_tensor(lengths, device=device)
+    return torch.arange(int(max(lengths)), device=device).unsqueeze(0) < lengths_t.unsqueeze(1)
+
+
+def _ids_to_spans(
+    doc: Doc, ids: numpy.ndarray, prefixes: numpy.ndarray, label_of: List[str]
+) -> List[Span]:
+    """Entity spans from a valid BILUO index sequence, without a per-token loop.
+
+    Decoding guarantees validity, so entity starts (B/U) and ends (L/U) pair up in order.
+    """
+    if len(ids) == 0:
+        return []
+    tag_prefix = prefixes[ids]
+    starts = numpy.flatnonzero((tag_prefix == "B") | (tag_prefix == "U"))
+    ends = numpy.flatnonzero((tag_prefix == "L") | (tag_prefix == "U"))
+    return [Span(doc, int(s), int(e) + 1, label=label_of[ids[s]]) for s, e in zip(starts, ends)]
+
+
+def _count_words(examples: Iterable[Example], attr: str) -> List[str]:
+    """Words by descending frequency (ties alphabetically), over the predicted docs."""
+    counts: Counter = Counter()
+    attr_id = ATTR_IDS[attr]
+    strings = None
+    for eg in examples:
+        doc = eg.predicted
+        strings = doc.vocab.strings
+        counts.update(doc.to_array(attr_id).tolist())
+    if strings is None:
+        return []
+    words = [(strings[key], n) for key, n in counts.items()]
+    return [w for w, _ in sorted(words, key=lambda wn: (-wn[1], wn[0]))]
+
+
+def _read_vocab(vocab: Union[str, Path, Sequence[str]]) -> List[str]:
+    if isinstance(vocab, (str, Path)):
+        path = Path(vocab)
+        try:
+            lines = path.read_text(encoding="utf8").split("\n")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(Errors.RNN014.format(path=path, reason=err)) from None
+        return [line for line in lines if line]
+    return list(vocab)

@@ -1,0 +1,161 @@
+"""Tag schemes: BILUO tag names, allowed transitions, IOB/BMES conversion and repair.
+
+The component predicts BILUO tags internally (what spaCy's
+`Example.get_aligned_ner` gives), while datasets and seqeval speak IOB2. All
+scheme logic lives here, as pure functions over lists of strings, so it can be
+tested exhaustively without a model.
+"""
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+
+# Value used for forbidden transitions. Finite (not -inf) so that log-sum-exp
+# over a row never produces NaN gradients; large enough that no learned score
+# can compensate for it.
+FORBIDDEN = -1.0e4
+
+BILUO_PREFIXES = ("B", "I", "L", "U")
+
+
+def split_tag(tag: str) -> Tuple[str, Optional[str]]:
+    """Split "B-PER" into ("B", "PER"); "O" into ("O", None)."""
+    if tag == "O":
+        return "O", None
+    prefix, sep, label = tag.partition("-")
+    if not sep or not label:
+        raise ValueError(f"Malformed tag {tag!r}: expected 'O' or PREFIX-LABEL.")
+    return prefix, label
+
+
+def biluo_tag_names(labels: Sequence[str]) -> List[str]:
+    """The model's output tags for entity labels: "O" first, then B/I/L/U per label.
+
+    labels (Sequence[str]): Entity labels, e.g. ["LOC", "PER"].
+    RETURNS (List[str]): ["O", "B-LOC", "I-LOC", "L-LOC", "U-LOC", "B-PER", ...].
+    """
+    return ["O"] + [f"{p}-{label}" for label in labels for p in BILUO_PREFIXES]
+
+
+def allowed_biluo_transitions(
+    tag_names: Sequence[str],
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Which BILUO transitions can occur in a valid sequence.
+
+    tag_names (Sequence[str]): Tags as given by `biluo_tag_names`.
+    RETURNS (Tuple[ndarray, ndarray, ndarray]): boolean `trans` (n_tags, n_tags)
+        where trans[i, j] says tag j may follow tag i; `start` (n_tags,) the tags
+        a sequence may begin with; `end` (n_tags,) the tags it may end with.
+    """
+    parsed = [split_tag(tag) for tag in tag_names]
+    n = len(tag_names)
+    trans = numpy.zeros((n, n), dtype=bool)
+    start = numpy.zeros((n,), dtype=bool)
+    end = numpy.zeros((n,), dtype=bool)
+    for j, (p_to, l_to) in enumerate(parsed):
+        start[j] = p_to in ("O", "B", "U")
+        end[j] = p_to in ("O", "L", "U")
+        for i, (p_from, l_from) in enumerate(parsed):
+            if p_from in ("B", "I"):
+                # Inside an entity: only continue or close the same entity.
+                trans[i, j] = p_to in ("I", "L") and l_to == l_from
+            else:
+                # Outside an entity (O, L, U): only O or a new entity.
+                trans[i, j] = p_to in ("O", "B", "U")
+    return trans, start, end
+
+
+def all_transitions(n_tags: int) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Unconstrained transitions, for plain tagging (target="tag")."""
+    return (
+        numpy.ones((n_tags, n_tags), dtype=bool),
+        numpy.ones((n_tags,), dtype=bool),
+        numpy.ones((n_tags,), dtype=bool),
+    )
+
+
+def is_valid_biluo(tags: Sequence[str]) -> bool:
+    """Whether a BILUO sequence is well formed (every entity opened and closed)."""
+    inside: Optional[str] = None
+    for tag in tags:
+        prefix, label = split_tag(tag)
+        if inside is not None:
+            if prefix not in ("I", "L") or label != inside:
+                return False
+            if prefix == "L":
+                inside = None
+        elif prefix in ("I", "L"):
+            return False
+        elif prefix == "B":
+            inside = label
+    return inside is None
+
+
+def biluo_to_iob(tags: Iterable[str]) -> List[str]:
+    """BILUO -> IOB2 (L- becomes I-, U- becomes B-)."""
+    out = []
+    for tag in tags:
+        if tag.startswith("L-"):
+            out.append("I-" + tag[2:])
+        elif tag.startswith("U-"):
+            out.append("B-" + tag[2:])
+        else:
+            out.append(tag)
+    return out
+
+
+class TagRepairs:
+    """Counts of what `normalize_to_iob2` changed, so repairs are reported, not silent."""
+
+    def __init__(self) -> None:
+        self.counts: Dict[str, int] = {}
+
+    def add(self, kind: str, n: int = 1) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + n
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+
+def normalize_to_iob2(
+    tags: Sequence[str],
+    scheme: str,
+    *,
+    repairs: Optional[TagRepairs] = None,
+) -> List[str]:
+    """Convert one sentence's tags from a dataset's scheme to strict IOB2.
+
+    scheme (str): "iob2" (already IOB2; stray I- after O/another type is
+        repaired to B- and counted), "iob1" (I- starts entities unless it
+        continues the same type), or "bmes" (B/M/E/S, as the Resume set uses).
+    repairs (TagRepairs): Optional counter of repairs made.
+    RETURNS (List[str]): IOB2 tags, same length as `tags`.
+    """
+    if scheme == "bmes":
+        tags = [_bmes_to_iob(tag) for tag in tags]
+        scheme = "iob2"
+    if scheme not in ("iob1", "iob2"):
+        raise ValueError(f"Unknown tag scheme {scheme!r}: expected iob1, iob2 or bmes.")
+    out: List[str] = []
+    prev_label: Optional[str] = None
+    for tag in tags:
+        prefix, label = split_tag(tag)
+        if prefix not in ("O", "B", "I"):
+            raise ValueError(f"Tag {tag!r} is not an IOB tag (O, B-X, I-X).")
+        if prefix == "I" and label != prev_label:
+            if scheme == "iob2" and repairs is not None:
+                repairs.add("stray I- converted to B-")
+            out.append("B-" + label)  # type: ignore[operator]
+        else:
+            out.append(tag)
+        prev_label = label
+    return out
+
+
+def _bmes_to_iob(tag: str) -> str:
+    prefix, label = split_tag(tag)
+    if prefix == "O":
+        return "O"
+    mapped = {"B": "B", "S": "B", "M": "I", "E": "I", "I": "I"}.get(prefix)
+    if mapped is None:
+        raise ValueError(f"Tag {tag!r} is not a BMES tag (B-, M-, E-, S-, O).")
+    return f"{mapped}-{label}"
