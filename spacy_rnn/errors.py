@@ -34,6 +34,10 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN016 = ("The model of component '{name}' has {nO} outputs but its labels "
               "imply {n_tags} tags. The model and its labels do not belong "
               "together: was the pipeline saved with a different label set?")
+    RNN018 = ("Could not load component '{name}' from {source}: {reason}. The model "
+              "data is truncated or corrupt, or was saved from a different "
+              "architecture or config (cell, decoder, embedding features) than "
+              "the one in the pipeline's config.cfg.")
     # Data files
     RNN020 = ("{path}, line {line}: {problem}")
     RNN021 = ("Unknown dataset {name!r}. Known datasets: {known}.")
@@ -41,3 +45,21 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN023 = ("Could not download dataset {name!r} ({hub_id}) from the Hugging Face "
               "hub: {reason}. Offline? Pass a local mirror with --data-dir "
               "(in the project: --vars.data_dir /path/to/ner-data).")
+    RNN024 = ("Dataset {name!r} has no dev split and its train split has only {n} "
+              "sentence(s): too few to carve a dev split off the end of it.")
+    RNN025 = ("The hub copy of dataset {name!r} ({hub_id}) has no column {column!r} "
+              "(its columns: {columns}), so the registry entry does not match it. "
+              "Pass a local mirror with --data-dir instead.")
+    RNN026 = ("The {split} split read from {path} has no sentences left after "
+              "dropping empty ones and applying train_limit={limit}.")
+    # Evaluation and reports
+    RNN040 = ("Test data not found: {path}. Expected a .spacy file (DocBin) with "
+              "gold entities, e.g. from the project's 'convert' step.")
+    RNN041 = ("The test data {path} contains no documents: nothing to evaluate.")
+    RNN042 = ("Invalid label_map entry {key!r} -> {value!r}: keys and values must be "
+              "non-empty strings (map a label to 'O' to drop its entities).")
+    RNN043 = ("Gold and predicted tag sequences do not line up: {problem}.")
+    RNN044 = ("The metrics file {path} is missing or has no {key!r} entry: was it "
+              "written by spacy_rnn.evaluate.write_metrics?")
+    RNN045 = ("matplotlib is needed to draw the report plots: pip install "
+              "'spacy-rnn[project]' (or pip install matplotlib).")

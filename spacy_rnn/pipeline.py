@@ -422,12 +422,20 @@ class RNNTagger(TrainablePipe):
         return self.scorer(examples, target=self.target, **kwargs)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "RNNTagger":
-        super().from_bytes(bytes_data, exclude=exclude)
+        try:
+            super().from_bytes(bytes_data, exclude=exclude)
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(Errors.RNN018.format(
+                name=self.name, source="bytes", reason=err)) from err
         self._check_loaded()
         return self
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "RNNTagger":
-        super().from_disk(path, exclude=exclude)
+        try:
+            super().from_disk(path, exclude=exclude)
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(Errors.RNN018.format(
+                name=self.name, source=path, reason=err)) from err
         self._check_loaded()
         return self
 

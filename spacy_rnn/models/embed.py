@@ -27,7 +27,7 @@ from thinc.api import (
     reduce_max,
     with_array,
 )
-from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
+from thinc.types import Floats2d, Ints2d, Ragged
 
 from ..errors import Errors
 

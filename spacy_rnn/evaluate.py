@@ -1,0 +1,303 @@
+"""Test-set evaluation: entity-level seqeval scores (strict IOB2) next to spaCy's scorer.
+
+seqeval is the reference metric here because it is what the NER literature
+reports (CoNLL-style, exact span and type match). spaCy's own `ents_p/r/f` are
+kept alongside as a cross-check: on well-formed predictions both count the same
+spans, so a mismatch points to a bug in the conversion rather than the model.
+
+The person type is reported under one name, "PER", whatever a dataset calls it
+("PERSON", "NAME", ...), so that results across datasets line up in one table.
+"""
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
+
+import spacy
+from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+from seqeval.scheme import IOB2
+from spacy.language import Language
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc, DocBin, Span
+from spacy.training import Example
+
+from .errors import Errors
+
+PERSON = "PER"
+PERSON_LABELS = {"PER", "PERSON", "person", "NAME", "PER.NAM"}
+OUTSIDE = "O"
+# Keys of spaCy's scorer output that describe entities; the rest (token_acc,
+# speed, other components' scores) is not about this evaluation.
+SPACY_ENT_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type")
+
+LabelMapper = Callable[[str], str]
+
+
+def normalize_label(label: str) -> str:
+    """Map the person labels of the different datasets to "PER".
+
+    label (str): An entity label, e.g. "PERSON".
+    RETURNS (str): "PER" for a person label, the label unchanged otherwise.
+    """
+    return PERSON if label in PERSON_LABELS else label
+
+
+def docs_to_iob(docs: Iterable[Doc]) -> List[List[str]]:
+    """Convert the entities of docs to IOB2 tag sequences, one per doc.
+
+    The tags are built from `doc.ents` (not from `token.ent_iob_` one by one) so
+    that every entity starts with "B-", as IOB2 requires. Tokens with missing
+    annotation become "O": seqeval has no notion of missing.
+
+    docs (Iterable[Doc]): The docs.
+    RETURNS (List[List[str]]): One list of tags per doc, e.g. ["B-PER", "I-PER", "O"];
+        entity labels are normalized with `normalize_label`.
+    """
+    sequences = []
+    for doc in docs:
+        tags = [OUTSIDE] * len(doc)
+        for ent in doc.ents:
+            label = normalize_label(ent.label_)
+            tags[ent.start] = f"B-{label}"
+            for i in range(ent.start + 1, ent.end):
+                tags[i] = f"I-{label}"
+        sequences.append(tags)
+    return sequences
+
+
+def seqeval_report(y_true: List[List[str]], y_pred: List[List[str]]) -> Dict:
+    """Entity-level precision, recall and F1 with seqeval in strict IOB2 mode.
+
+    Strict mode only counts well-formed entities: an "I-X" that follows "O" (or
+    a different type) starts nothing, whereas seqeval's default (CoNLL-style)
+    mode would count it as an entity. Gold tags should therefore be valid IOB2
+    (which `docs_to_iob` guarantees).
+
+    y_true (List[List[str]]): Gold IOB2 tag sequences.
+    y_pred (List[List[str]]): Predicted IOB2 tag sequences, same shape.
+    RETURNS (Dict): {"overall": {"precision", "recall", "f1"}, "per_type": {label:
+        {"precision", "recall", "f1", "support"}}}, scores as floats in [0, 1].
+        "PER" is always the first type, with zeros and support 0 if absent.
+    """
+    _check_aligned(y_true, y_pred)
+    metric_kwargs = {"mode": "strict", "scheme": IOB2, "zero_division": 0}
+    with warnings.catch_warnings():
+        # The macro average over zero types is a mean of an empty array: numpy
+        # warns, seqeval returns NaN, and we do not use the macro average anyway.
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        report = classification_report(y_true, y_pred, output_dict=True, **metric_kwargs)
+        overall = {
+            "precision": float(precision_score(y_true, y_pred, **metric_kwargs)),
+            "recall": float(recall_score(y_true, y_pred, **metric_kwargs)),
+            "f1": float(f1_score(y_true, y_pred, **metric_kwargs)),
+        }
+    per_type = {
+        label: {
+            "precision": float(scores["precision"]),
+            "recall": float(scores["recall"]),
+            "f1": float(scores["f1-score"]),
+            "support": int(scores["support"]),
+        }
+        for label, scores in report.items()
+        if not label.endswith(" avg")
+    }
+    return {"overall": overall, "per_type": _person_first(per_type)}
+
+
+def evaluate_model(
+    model: Union[str, Path, Language],
+    test_path: Union[str, Path],
+    *,
+    dataset: str = "",
+    config: str = "",
+    seed: Optional[int] = None,
+    batch_size: int = 256,
+    label_map: Optional[Dict[str, str]] = None,
+) -> Dict:
+    """Evaluate a pipeline's entities on a gold DocBin.
+
+    Predictions are made on the *gold* tokenization, so that gold and predicted
+    tag sequences have the same length and no alignment can blur the scores.
+
+    model (Union[str, Path, Language]): The pipeline, or a path for `spacy.load`.
+    test_path (Union[str, Path]): The gold data, a .spacy file (DocBin).
+    dataset (str): Name of the dataset, stored in the result.
+    config (str): Name of the training config, stored in the result.
+    seed (Optional[int]): The training seed, stored in the result.
+    batch_size (int): Batch size for `nlp.pipe`.
+    label_map (Optional[Dict[str, str]]): Maps predicted labels before scoring,
+        e.g. {"ORG": "O"} when a model is evaluated on a dataset without ORG.
+        Map a label to "O" to drop its entities. Applied before person
+        normalization, to predictions only.
+    RETURNS (Dict): The `seqeval_report` keys "overall" and "per_type", plus
+        "spacy" (ents_p/ents_r/ents_f/ents_per_type from spaCy's NER scorer),
+        "dataset", "config", "seed", "n_docs", "n_words" and "words_per_second".
+    """
+    nlp = spacy.load(model) if isinstance(model, (str, Path)) else model
+    mapper = _make_mapper(label_map)
+    gold_docs = _read_gold_docs(Path(test_path), nlp)
+    start = time.perf_counter()
+    pred_docs = list(nlp.pipe((_retokenized(nlp, doc) for doc in gold_docs), batch_size=batch_size))
+    seconds = time.perf_counter() - start
+    for doc in pred_docs:
+        _relabel_ents(doc, mapper)
+    for doc in gold_docs:
+        # Only normalize the gold: label_map is about the model's label set.
+        _relabel_ents(doc, normalize_label)
+    metrics = seqeval_report(docs_to_iob(gold_docs), docs_to_iob(pred_docs))
+    metrics["spacy"] = spacy_ner_scores(pred_docs, gold_docs)
+    n_words = sum(len(doc) for doc in gold_docs)
+    metrics.update({
+        "dataset": dataset,
+        "config": config,
+        "seed": seed,
+        "n_docs": len(gold_docs),
+        "n_words": n_words,
+        "words_per_second": n_words / seconds if seconds > 0 else 0.0,
+    })
+    return metrics
+
+
+def spacy_ner_scores(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc]) -> Dict:
+    """Score already-predicted docs with spaCy's NER scorer.
+
+    This is the function behind the `ner` (and `rnn_tagger`) component's score,
+    i.e. what `nlp.evaluate` reports as ents_p/r/f. `nlp.evaluate` itself is not
+    used because it runs the pipeline again: that doubles the cost and would
+    undo a `label_map`. Unlike seqeval, spaCy ignores predictions on tokens
+    whose gold annotation is missing.
+
+    pred_docs (Sequence[Doc]): Predicted docs.
+    gold_docs (Sequence[Doc]): Gold docs, same tokenization.
+    RETURNS (Dict): ents_p, ents_r, ents_f (floats in [0, 1], or None if there
+        are no entities at all) and ents_per_type.
+    """
+    examples = [Example(pred, gold) for pred, gold in zip(pred_docs, gold_docs)]
+    scores = get_ner_prf(examples)
+    return {key: scores.get(key) for key in SPACY_ENT_KEYS}
+
+
+def metrics_markdown(metrics: Dict) -> str:
+    """Render metrics as a Markdown table, scores in percent.
+
+    metrics (Dict): The output of `evaluate_model` (or `seqeval_report`).
+    RETURNS (str): The table (overall row, then PER, then the other types),
+        followed by a line with spaCy's scorer F1 if present.
+    """
+    per_type = _person_first(metrics.get("per_type", {}))
+    overall = metrics["overall"]
+    total_support = sum(scores["support"] for scores in per_type.values())
+    lines = [
+        "| Type | Precision | Recall | F1 | Support |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        _markdown_row("**overall**", overall, total_support),
+    ]
+    for label, scores in per_type.items():
+        lines.append(_markdown_row(label, scores, scores["support"]))
+    spacy_scores = metrics.get("spacy")
+    if spacy_scores:
+        lines.append("")
+        lines.append(
+            "spaCy scorer (for comparison): "
+            f"ents_p {_percent(spacy_scores.get('ents_p'))}, "
+            f"ents_r {_percent(spacy_scores.get('ents_r'))}, "
+            f"ents_f {_percent(spacy_scores.get('ents_f'))}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_metrics(metrics: Dict, json_path: Union[str, Path], md_path: Union[str, Path]) -> None:
+    """Write metrics as JSON and as a Markdown table.
+
+    metrics (Dict): The output of `evaluate_model`.
+    json_path (Union[str, Path]): Where to write the JSON.
+    md_path (Union[str, Path]): Where to write the Markdown.
+    """
+    json_path, md_path = Path(json_path), Path(md_path)
+    for path in (json_path, md_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(metrics_markdown(metrics), encoding="utf-8")
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def _check_aligned(y_true: List[List[str]], y_pred: List[List[str]]) -> None:
+    # seqeval would flatten and silently mis-pair tags, or fail with a message
+    # that does not say which sequence is off.
+    if len(y_true) != len(y_pred):
+        problem = f"{len(y_true)} gold vs {len(y_pred)} predicted sequences"
+        raise ValueError(Errors.RNN043.format(problem=problem))
+    for i, (gold, pred) in enumerate(zip(y_true, y_pred)):
+        if len(gold) != len(pred):
+            problem = f"sequence {i} has {len(gold)} gold vs {len(pred)} predicted tags"
+            raise ValueError(Errors.RNN043.format(problem=problem))
+
+
+def _person_first(per_type: Dict[str, Dict]) -> Dict[str, Dict]:
+    """Order types as PER, then the others alphabetically; add PER if missing."""
+    empty = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    ordered = {PERSON: dict(per_type.get(PERSON, empty))}
+    for label in sorted(per_type):
+        if label != PERSON:
+            ordered[label] = per_type[label]
+    return ordered
+
+
+def _make_mapper(label_map: Optional[Dict[str, str]]) -> LabelMapper:
+    """Compose the caller's label map with person normalization."""
+    label_map = dict(label_map or {})
+    for key, value in label_map.items():
+        if not isinstance(key, str) or not key or not isinstance(value, str) or not value:
+            raise ValueError(Errors.RNN042.format(key=key, value=value))
+
+    def mapper(label: str) -> str:
+        label = label_map.get(label, label)
+        return label if label == OUTSIDE else normalize_label(label)
+
+    return mapper
+
+
+def _read_gold_docs(path: Path, nlp: Language) -> List[Doc]:
+    if not path.exists():
+        raise ValueError(Errors.RNN040.format(path=path))
+    docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    if not docs:
+        raise ValueError(Errors.RNN041.format(path=path))
+    return docs
+
+
+def _retokenized(nlp: Language, gold: Doc) -> Doc:
+    """An unannotated copy of the gold doc's tokens, for the pipeline to predict on."""
+    words = [token.text for token in gold]
+    spaces = [bool(token.whitespace_) for token in gold]
+    return Doc(nlp.vocab, words=words, spaces=spaces)
+
+
+def _relabel_ents(doc: Doc, mapper: LabelMapper) -> None:
+    """Rename doc.ents in place; entities mapped to "O" are removed.
+
+    Tokens outside the entities keep their state, so missing gold annotation
+    stays missing (spaCy's scorer relies on it).
+    """
+    keep, drop = [], []
+    for ent in doc.ents:
+        label = mapper(ent.label_)
+        if label == OUTSIDE:
+            drop.append(ent)
+        elif label == ent.label_:
+            keep.append(ent)
+        else:
+            keep.append(Span(doc, ent.start, ent.end, label=label))
+    doc.set_ents(keep, outside=drop, default="unmodified")
+
+
+def _markdown_row(label: str, scores: Dict, support: int) -> str:
+    cells = [_percent(scores.get(key)) for key in ("precision", "recall", "f1")]
+    return f"| {label} | " + " | ".join(cells) + f" | {support} |"
+
+
+def _percent(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}"

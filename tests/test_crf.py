@@ -1,0 +1,107 @@
+"""CRF likelihood and Viterbi against brute-force enumeration (allennlp's approach)."""
+import itertools
+
+import numpy
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spacy_rnn.models.crf import constrained_scores, crf_nll, viterbi_decode
+from spacy_rnn.tags import FORBIDDEN, allowed_biluo_transitions, biluo_tag_names, is_valid_biluo
+
+
+def path_score(em, tags, trans, start, end):
+    score = start[tags[0]] + em[0, tags[0]]
+    for t in range(1, len(tags)):
+        score = score + trans[tags[t - 1], tags[t]] + em[t, tags[t]]
+    return score + end[tags[-1]]
+
+
+def random_problem(seed, batch=3, length=4, n_tags=3):
+    g = torch.Generator().manual_seed(seed)
+    em = torch.randn(batch, length, n_tags, generator=g, dtype=torch.float64)
+    trans = torch.randn(n_tags, n_tags, generator=g, dtype=torch.float64)
+    start = torch.randn(n_tags, generator=g, dtype=torch.float64)
+    end = torch.randn(n_tags, generator=g, dtype=torch.float64)
+    return em, trans, start, end
+
+
+@pytest.mark.parametrize("lengths", [[4, 4, 4], [4, 2, 1], [1, 3, 4]])
+def test_crf_nll_equals_brute_force(lengths):
+    em, trans, start, end = random_problem(0)
+    mask = torch.arange(4).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    gold = torch.tensor([[0, 1, 2, 1], [2, 2, 0, 0], [1, 0, 0, 2]])
+    nll = crf_nll(em, gold, mask, trans, start, end)
+    for b, n in enumerate(lengths):
+        scores = [path_score(em[b], p, trans, start, end)
+                  for p in itertools.product(range(3), repeat=n)]
+        log_z = torch.logsumexp(torch.stack(scores), 0)
+        expected = log_z - path_score(em[b], gold[b, :n].tolist(), trans, start, end)
+        assert nll[b].item() == pytest.approx(expected.item(), rel=1e-9, abs=1e-9)
+
+
+def test_crf_nll_with_missing_tags_marginalises():
+    em, trans, start, end = random_problem(1, batch=1, length=4)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    gold = torch.tensor([[0, -1, 2, -1]])
+    nll = crf_nll(em, gold, mask, trans, start, end)
+    paths = list(itertools.product(range(3), repeat=4))
+    all_scores = torch.stack([path_score(em[0], p, trans, start, end) for p in paths])
+    consistent = torch.stack([path_score(em[0], p, trans, start, end)
+                              for p in paths if p[0] == 0 and p[2] == 2])
+    expected = torch.logsumexp(all_scores, 0) - torch.logsumexp(consistent, 0)
+    assert nll.item() == pytest.approx(expected.item(), rel=1e-9)
+    # Fully missing annotation contributes nothing.
+    unannotated = crf_nll(em, torch.full((1, 4), -1), mask, trans, start, end)
+    assert unannotated.item() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_crf_nll_gradient_is_marginals_minus_gold():
+    em, trans, start, end = random_problem(2, batch=1, length=3)
+    em.requires_grad_(True)
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    gold = torch.tensor([[1, 0, 2]])
+    crf_nll(em, gold, mask, trans, start, end).sum().backward()
+    paths = list(itertools.product(range(3), repeat=3))
+    scores = torch.stack([path_score(em[0].detach(), p, trans, start, end) for p in paths])
+    probs = torch.softmax(scores, 0)
+    marginals = torch.zeros(3, 3, dtype=torch.float64)
+    for p, prob in zip(paths, probs):
+        for t, tag in enumerate(p):
+            marginals[t, tag] += prob
+    expected = marginals - torch.nn.functional.one_hot(gold[0], 3)
+    assert torch.allclose(em.grad[0], expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("lengths", [[4, 4, 4], [4, 2, 1]])
+def test_viterbi_equals_brute_force(lengths):
+    em, trans, start, end = random_problem(3)
+    mask = torch.arange(4).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    best = viterbi_decode(em, mask, trans, start, end)
+    for b, n in enumerate(lengths):
+        paths = list(itertools.product(range(3), repeat=n))
+        scores = [path_score(em[b], p, trans, start, end).item() for p in paths]
+        assert tuple(best[b, :n].tolist()) == paths[int(numpy.argmax(scores))]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    length=st.integers(1, 12),
+    n_labels=st.integers(1, 3),
+    seed=st.integers(0, 10_000),
+)
+def test_constrained_viterbi_is_always_valid_biluo(length, n_labels, seed):
+    names = biluo_tag_names([f"L{i}" for i in range(n_labels)])
+    allowed = tuple(torch.as_tensor(a) for a in allowed_biluo_transitions(names))
+    g = torch.Generator().manual_seed(seed)
+    em = torch.randn(2, length, len(names), generator=g) * 5
+    zeros = torch.zeros(len(names))
+    trans, start, end = constrained_scores(
+        torch.randn(len(names), len(names), generator=g), zeros, zeros, allowed, FORBIDDEN)
+    mask = torch.ones(2, length, dtype=torch.bool)
+    mask[1, max(1, length // 2):] = False
+    best = viterbi_decode(em, mask, trans, start, end)
+    for b in range(2):
+        n = int(mask[b].sum())
+        assert is_valid_biluo([names[i] for i in best[b, :n].tolist()])
