@@ -1,9 +1,127 @@
-"""Command line entry point: `python -m spacy_rnn ...` (what project.yml calls)."""
+"""`python -m spacy_rnn COMMAND ...`: the steps project/project.yml runs.
+
+Thin on purpose: each command parses its arguments and calls one function of
+the package (data.download / data.preprocess / evaluate.evaluate_model /
+report.write_report), where the logic lives and is tested.
+"""
+import argparse
 import sys
-from typing import List, Optional
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import srsly
+
+
+def _optional_path(value: str) -> Optional[Path]:
+    """Empty string or "null" means "not given" (project.yml vars cannot be None)."""
+    return Path(value) if value not in ("", "null", "None") else None
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from .data import download
+
+    download(args.dataset, args.output_dir, data_dir=_optional_path(args.data_dir))
+
+
+def cmd_preprocess(args: argparse.Namespace) -> None:
+    from .data import preprocess
+
+    preprocess(args.dataset, args.raw_dir, args.output_dir,
+               vocab_size=args.vocab_size, train_limit=args.train_limit)
+
+
+def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
+    """spaCy's own `train`, with the dataset's language filled in from the registry.
+
+    A Chinese set needs `nlp.lang = "zh"` (character segmentation) and Spanish
+    `es`: project.yml cannot derive that from the dataset name, so this does,
+    and passes every other `--section.key value` override through unchanged.
+    """
+    from spacy.cli._util import parse_config_overrides
+    from spacy.cli.train import train
+
+    from .data import get_dataset
+
+    overrides = parse_config_overrides(extra)
+    overrides.setdefault("nlp.lang", get_dataset(args.dataset).lang)
+    train(args.config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate_model, metrics_markdown, write_metrics
+
+    label_map: Optional[Dict[str, str]] = None
+    if args.label_map:
+        label_map = dict(srsly.read_json(args.label_map))
+    metrics = evaluate_model(
+        args.model, args.test_path, dataset=args.dataset, config=args.config,
+        seed=args.seed, label_map=label_map,
+    )
+    json_path = args.output
+    write_metrics(metrics, json_path, json_path.with_suffix(".md"))
+    print(metrics_markdown(metrics))
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from .report import write_report
+
+    path = write_report(args.metrics, _optional_path(args.log), args.output_dir)
+    print(f"Report written to {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m spacy_rnn", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("download", help="Fetch a benchmark (hub or local mirror) to JSONL.")
+    p.add_argument("dataset")
+    p.add_argument("output_dir", type=Path)
+    p.add_argument("--data-dir", default="", help="local mirror folder; empty = the hub")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("preprocess", help="IOB2-normalise, write DocBins, vocabulary, labels.")
+    p.add_argument("dataset")
+    p.add_argument("raw_dir", type=Path)
+    p.add_argument("output_dir", type=Path)
+    p.add_argument("--vocab-size", type=int, default=20000)
+    p.add_argument("--train-limit", type=int, default=0, help="0 = all sentences")
+    p.set_defaults(func=cmd_preprocess)
+
+    p = sub.add_parser("train", help="spacy train, with the dataset's language set.")
+    p.add_argument("config_path", type=Path)
+    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--gpu-id", type=int, default=-1)
+    p.set_defaults(func=cmd_train, takes_overrides=True)
+
+    p = sub.add_parser("evaluate", help="seqeval (strict IOB2) + spaCy scores on a test DocBin.")
+    p.add_argument("model", type=Path)
+    p.add_argument("test_path", type=Path)
+    p.add_argument("--output", type=Path, required=True, help="metrics JSON (a .md is written beside)")
+    p.add_argument("--dataset", default="")
+    p.add_argument("--config", default="")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--label-map", type=Path, default=None,
+                   help="JSON {predicted label: gold label} (cross-dataset evaluation)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("report", help="PNG plots and a Markdown summary of one run.")
+    p.add_argument("metrics", type=Path)
+    p.add_argument("output_dir", type=Path)
+    p.add_argument("--log", default="", help="JSON-lines training log")
+    p.set_defaults(func=cmd_report)
+    return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Placeholder until the project commands land (issue 3)."""
-    print("spacy-rnn: no commands yet", file=sys.stderr)
-    return 2
+    args, extra = build_parser().parse_known_args(argv)
+    if extra and not getattr(args, "takes_overrides", False):
+        build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    func: Callable = args.func
+    try:
+        func(args, extra) if getattr(args, "takes_overrides", False) else func(args)
+    except ValueError as err:
+        # Our errors name the file/line/setting: show them without a traceback.
+        print(f"✘ {err}", file=sys.stderr)
+        return 1
+    return 0

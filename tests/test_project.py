@@ -1,0 +1,61 @@
+"""The spaCy project workflow, end to end, offline on a small slice of the local mirror."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, require_ner_data
+
+
+def make_project_copy(tmp_path: Path) -> Path:
+    """A throwaway copy of project/ whose ../configs and ../spacy_rnn resolve to the
+    repo, so the test never overwrites a developer's own project outputs."""
+    root = tmp_path / "repo"
+    (root / "project").mkdir(parents=True)
+    (root / "project" / "project.yml").write_text(
+        (REPO / "project" / "project.yml").read_text(encoding="utf8"), encoding="utf8")
+    (root / "configs").symlink_to(REPO / "configs")
+    (root / "spacy_rnn").symlink_to(REPO / "spacy_rnn")
+    return root / "project"
+
+
+def run_workflow(project: Path, **variables) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "spacy", "project", "run", "all", str(project)]
+    for key, value in variables.items():
+        cmd += [f"--vars.{key}", str(value)]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", ["conll2003", "resume"])
+def test_workflow_all_offline_small(dataset, tmp_path):
+    data_dir = require_ner_data()
+    project = make_project_copy(tmp_path)
+    result = run_workflow(project, dataset=dataset, data_dir=data_dir, train_limit=200,
+                          max_steps=30, vocab_size=500)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = json.loads((project / "metrics" / f"{dataset}-lstm.json").read_text())
+    assert metrics["dataset"] == dataset and metrics["config"] == "lstm"
+    assert "PER" in metrics["per_type"]
+    assert 0.0 <= metrics["overall"]["f1"] <= 1.0
+    report = project / "reports" / f"{dataset}-lstm"
+    assert (report / "training_curve.png").stat().st_size > 1000
+    assert (report / "per_type_f1.png").stat().st_size > 1000
+    # A second run skips every step: deps and outputs are declared.
+    again = run_workflow(project, dataset=dataset, data_dir=data_dir, train_limit=200,
+                         max_steps=30, vocab_size=500)
+    assert again.returncode == 0
+    assert again.stdout.count("Skipping") == 5, again.stdout[-2000:]
+
+
+def test_download_offline_without_mirror_fails_fast(tmp_path):
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "spacy_rnn", "download", "conll2003", str(tmp_path / "out")],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode != 0
+    assert "data_dir" in result.stderr or "data-dir" in result.stderr
