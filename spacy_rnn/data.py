@@ -1,0 +1,478 @@
+"""Benchmark NER data sets: registry, raw loading (hub or local mirror) and conversion.
+
+Two steps, so that what the model trains on can be inspected and reproduced:
+`download` writes each split as JSONL of tokens and tag strings exactly as the
+source has them (from the Hugging Face hub, or from a local mirror of the raw
+files, both through `datasets`), and `preprocess` turns that into IOB2-normalised
+spaCy DocBins plus the one-hot vocabulary, the label list and statistics.
+"""
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, Tuple
+
+import spacy
+import srsly
+from spacy.tokens import Doc, DocBin
+from wasabi import msg
+
+from .errors import Errors
+from .tags import TagRepairs, normalize_to_iob2
+
+if TYPE_CHECKING:
+    import datasets
+    from spacy.vocab import Vocab
+
+SPLITS = ("train", "dev", "test")
+# Share of train (taken off its end, so the split is deterministic) that becomes
+# dev for sets that publish no dev split (MSRA).
+DEV_FRACTION = 0.05
+_TAG_PATTERNS = {
+    "iob1": re.compile(r"O|[BI]-\S+"),
+    "iob2": re.compile(r"O|[BI]-\S+"),
+    "bmes": re.compile(r"O|[BMES]-\S+"),
+}
+# Weibo: a character followed by its position in its word, which can take more
+# than one digit ("e12"). Non-greedy, so a digit character keeps its own digit
+# ("310" is "3" at position 10).
+_CHAR_DIGIT = re.compile(r"(.+?)(\d+)")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a benchmark lives (hub and local mirror) and how to read it.
+
+    `column_names` are the columns of the local files as `datasets`' conll builder
+    should name them; the first one is always "tokens". `delimiter` None means any
+    whitespace. `files` maps split -> file name inside `folder` of the mirror.
+    """
+
+    name: str
+    lang: str
+    hub_id: str
+    hub_config: Optional[str]
+    hub_revision: Optional[str]
+    folder: str
+    files: Mapping[str, str] = field(hash=False)
+    column_names: Tuple[str, ...]
+    tag_column: str
+    delimiter: Optional[str]
+    scheme: str
+    person_label: str
+    token_prefix: str = ""
+    strip_char_digit: bool = False
+    char_level: bool = False
+    hub_tag_column: str = "ner_tags"
+
+
+_PARQUET = "refs/convert/parquet"  # the hub's parquet export of a script-based repo
+DATASETS: Dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in [
+        DatasetSpec(
+            "conll2003", "en", "lhoestq/conll2003", None, None, "conll2003",
+            {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"},
+            ("tokens", "pos", "chunk", "tags"), "tags", None, "iob2", "PER",
+        ),
+        DatasetSpec(
+            "wnut17", "en", "leondz/wnut_17", None, _PARQUET, "wnut17",
+            {"train": "train.conll", "dev": "dev.conll", "test": "test.conll"},
+            ("tokens", "tags"), "tags", "\t", "iob2", "person",
+        ),
+        DatasetSpec(
+            "wikiann-en", "en", "unimelb-nlp/wikiann", "en", None, "wikiann-en",
+            {"train": "train", "dev": "dev", "test": "test"},
+            ("tokens", "tags"), "tags", "\t", "iob2", "PER", token_prefix="en:",
+        ),
+        *[
+            DatasetSpec(
+                f"conll2002-{lang}", lang, "eriktks/conll2002", lang, _PARQUET,
+                "conll2002",
+                {s: f"{prefix}.{ext}" for s, ext in zip(SPLITS, ("train", "testa", "testb"))},
+                ("tokens", "pos", "tags"), "tags", None, "iob2", "PER",
+            )
+            for lang, prefix in (("es", "esp"), ("nl", "ned"))
+        ],
+        # The hub ids of the three Chinese sets are unverified here (no hub access
+        # when this was written): the former canonical `msra_ner` / `weibo_ner`
+        # scripts' parquet exports, and a community copy of Resume.
+        DatasetSpec(
+            "msra", "zh", "levow/msra_ner", None, _PARQUET, "msra",
+            {"train": "train.bio", "test": "test.bio"},
+            ("tokens", "tags"), "tags", "\t", "iob2", "PER", char_level=True,
+        ),
+        DatasetSpec(
+            "weibo", "zh", "hltcoe/weibo_ner", None, _PARQUET, "weibo",
+            {s: f"weiboNER_2nd_conll.{s}" for s in SPLITS},
+            ("tokens", "tags"), "tags", "\t", "iob2", "PER.NAM",
+            strip_char_digit=True, char_level=True,
+        ),
+        DatasetSpec(
+            "resume", "zh", "ttxy/resume_ner", None, None, "resume",
+            {s: f"{s}.char.bmes" for s in SPLITS},
+            ("tokens", "tags"), "tags", None, "bmes", "NAME", char_level=True,
+        ),
+    ]
+}
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    """Look up a dataset in the registry.
+
+    name (str): A key of `DATASETS`, e.g. "conll2003".
+    RETURNS (DatasetSpec): Its spec.
+    """
+    if name not in DATASETS:
+        raise ValueError(Errors.RNN021.format(name=name, known=", ".join(DATASETS)))
+    return DATASETS[name]
+
+
+def validate_raw_file(path: Path, spec: DatasetSpec) -> None:
+    """Check a raw mirror file in one streaming pass before `datasets` reads it.
+
+    The conll builder silently pads or truncates lines with the wrong number of
+    columns and decodes nothing it cannot, so a damaged file would otherwise turn
+    into quietly wrong data.
+
+    path (Path): The file.
+    spec (DatasetSpec): The dataset it belongs to.
+    """
+    path = Path(path)
+    if not path.is_file():
+        split = next((s for s, f in spec.files.items() if f == path.name), "?")
+        raise ValueError(Errors.RNN022.format(split=split, name=spec.name, path=path))
+    n_cols = len(spec.column_names)
+    tag_idx = spec.column_names.index(spec.tag_column)
+    delimiter = spec.delimiter
+    is_tag = _TAG_PATTERNS[spec.scheme].fullmatch
+    # Hot loop (MSRA train has 2.2M lines): only cheap checks run on every line;
+    # a tag's shape is checked once, the spec-specific token shape only if needed.
+    check_shape = bool(spec.token_prefix or spec.strip_char_digit)
+    seen_tags = set()
+    n_sents, in_sent, i = 0, False, 0
+    with path.open("rb") as file_:
+        for i, raw in enumerate(file_, start=1):
+            try:
+                line = raw.decode("utf8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                byte = f"{raw[err.start]:#04x}"
+                _bad_line(path, i, f"not valid UTF-8 (byte {byte} at offset {err.start})")
+            if not line or line.isspace():
+                in_sent = False
+                continue
+            if line.startswith("-DOCSTART-"):
+                continue
+            if "\r" in line:
+                _bad_line(path, i, "carriage return inside the line (the reader splits there)")
+            parts = line.split(delimiter)
+            if len(parts) != n_cols:
+                sep = "tabs" if delimiter == "\t" else "whitespace"
+                cols = ", ".join(spec.column_names)
+                _bad_line(path, i, f"expected {n_cols} columns ({cols}) separated by {sep}, "
+                                   f"found {len(parts)}: {line[:80]!r}")
+            tag = parts[tag_idx]
+            if tag not in seen_tags:
+                if not is_tag(tag):
+                    bmes = spec.scheme == "bmes"
+                    forms = "O, B-X, M-X, E-X or S-X" if bmes else "O, B-X or I-X"
+                    _bad_line(path, i, f"tag {tag!r} is not of the form {forms}")
+                seen_tags.add(tag)
+            token = parts[0]
+            if check_shape or not token or token.isspace():
+                _check_token(path, i, token, spec)
+            if not in_sent:
+                n_sents, in_sent = n_sents + 1, True
+    if n_sents == 0:
+        _bad_line(path, max(i, 1), "the file holds no sentences (it is empty, or only "
+                                   "blank and -DOCSTART- lines)")
+
+
+def _check_token(path: Path, line: int, token: str, spec: DatasetSpec) -> None:
+    if not token or token.isspace():
+        _bad_line(path, line, "empty token")
+    prefix = spec.token_prefix
+    if prefix and not (token.startswith(prefix) and len(token) > len(prefix)):
+        _bad_line(path, line, f"token {token!r} does not start with {prefix!r}")
+    if spec.strip_char_digit and not _CHAR_DIGIT.fullmatch(token):
+        _bad_line(path, line, f"token {token!r} is not a character and its position digits")
+
+
+def _bad_line(path: Path, line: int, problem: str) -> NoReturn:
+    raise ValueError(Errors.RNN020.format(path=path, line=line, problem=problem))
+
+
+def load_raw(name: str, data_dir: Optional[Path] = None) -> "datasets.DatasetDict":
+    """Load a benchmark's train/dev/test splits with tokens and tags as in the source.
+
+    Sets without a dev split (MSRA) get one carved off the end of train: its last
+    `DEV_FRACTION` (5%) of sentences, so the split is the same on every run.
+
+    name (str): A key of `DATASETS`.
+    data_dir (Optional[Path]): A local mirror (folders as in `DatasetSpec.folder`).
+        None downloads from the Hugging Face hub.
+    RETURNS (datasets.DatasetDict): Splits "train", "dev", "test", each with the
+        columns `tokens` (List[str]) and `tags` (List[str], e.g. "B-PER").
+    """
+    import datasets
+
+    spec = get_dataset(name)
+    raw = _load_hub(spec) if data_dir is None else _load_local(spec, Path(data_dir))
+    if spec.token_prefix or spec.strip_char_digit:
+        clean = partial(_clean_tokens, prefix=spec.token_prefix, digits=spec.strip_char_digit)
+        raw = raw.map(clean, batched=True, desc="Cleaning tokens")
+    if "dev" not in raw:
+        train = raw["train"]
+        n_dev = max(1, round(len(train) * DEV_FRACTION))
+        if len(train) <= n_dev:
+            raise ValueError(Errors.RNN024.format(name=name, n=len(train)))
+        raw["dev"] = train.select(range(len(train) - n_dev, len(train)))
+        raw["train"] = train.select(range(len(train) - n_dev))
+    return datasets.DatasetDict({split: raw[split] for split in SPLITS})
+
+
+def _load_local(spec: DatasetSpec, data_dir: Path) -> "datasets.DatasetDict":
+    import datasets
+
+    paths = {split: data_dir / spec.folder / fname for split, fname in spec.files.items()}
+    for path in paths.values():
+        validate_raw_file(path, spec)
+    # The packaged "conll" builder reads local files without any hub request
+    # (tests guard this), so no offline switch is needed on this path.
+    raw = datasets.load_dataset(
+        "conll",
+        data_files={split: str(path) for split, path in paths.items()},
+        column_names=list(spec.column_names),
+        delimiter=spec.delimiter,
+        skip_docstart=True,
+        cache_dir=_cache_dir(),
+    )
+    raw = raw.select_columns(["tokens", spec.tag_column])
+    return raw.rename_column(spec.tag_column, "tags") if spec.tag_column != "tags" else raw
+
+
+def _load_hub(spec: DatasetSpec) -> "datasets.DatasetDict":
+    import datasets
+    from huggingface_hub import HfApi
+
+    try:
+        if not datasets.config.HF_HUB_OFFLINE:
+            # Fails in milliseconds without a network, where load_dataset would
+            # retry for half a minute before giving up.
+            HfApi().dataset_info(spec.hub_id, revision=spec.hub_revision, timeout=10)
+        raw = datasets.load_dataset(spec.hub_id, spec.hub_config, revision=spec.hub_revision)
+    except Exception as err:  # network, auth, missing repo: all mean "use a mirror"
+        reason = f"{type(err).__name__}: {err}"
+        err_msg = Errors.RNN023.format(name=spec.name, hub_id=spec.hub_id, reason=reason)
+        raise ValueError(err_msg) from err
+    if "validation" in raw:
+        raw["dev"] = raw.pop("validation")
+    tag_column, columns = spec.hub_tag_column, raw["train"].column_names
+    for column in ("tokens", tag_column):
+        if column not in columns:
+            info = {"name": spec.name, "hub_id": spec.hub_id, "columns": columns}
+            raise ValueError(Errors.RNN025.format(column=column, **info))
+    raw = raw.select_columns(["tokens", tag_column])
+    # ClassLabel ints -> the tag strings the source files have.
+    names = getattr(getattr(raw["train"].features[tag_column], "feature", None), "names", None)
+    if names is not None:
+        to_str = partial(_label_names, column=tag_column, names=names)
+        return raw.map(to_str, batched=True, remove_columns=[tag_column])
+    return raw.rename_column(tag_column, "tags") if tag_column != "tags" else raw
+
+
+def _label_names(batch: Dict[str, List], column: str, names: List[str]) -> Dict[str, List]:
+    return {"tags": [[names[i] for i in seq] for seq in batch[column]]}
+
+
+def _clean_tokens(batch: Dict[str, List], prefix: str, digits: bool) -> Dict[str, List]:
+    def clean(token: str) -> str:
+        if prefix and token.startswith(prefix):
+            token = token[len(prefix):]
+        if digits:
+            match = _CHAR_DIGIT.fullmatch(token)
+            token = match.group(1) if match else token
+        return token
+
+    return {"tokens": [[clean(token) for token in tokens] for tokens in batch["tokens"]]}
+
+
+def _cache_dir() -> Optional[str]:
+    """The `datasets` cache (None), or a temporary one where the default cannot be
+    written (a read-only home): for local files the cache is only a speed-up."""
+    import datasets
+
+    default = Path(datasets.config.HF_DATASETS_CACHE)
+    try:
+        default.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    if os.access(default, os.W_OK):
+        return None
+    return str(Path(tempfile.gettempdir()) / "spacy_rnn-datasets-cache")
+
+
+def download(dataset: str, output_dir: Path, data_dir: Optional[Path] = None) -> Path:
+    """Write a benchmark's splits as JSONL ({"tokens": [...], "tags": [...]} per line).
+
+    dataset (str): A key of `DATASETS`.
+    output_dir (Path): Receives train/dev/test.jsonl and source.json (provenance).
+    data_dir (Optional[Path]): A local mirror; None downloads from the hub.
+    RETURNS (Path): `output_dir`.
+    """
+    spec = get_dataset(dataset)
+    raw = load_raw(dataset, data_dir)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:
+        with (output_dir / f"{split}.jsonl").open("w", encoding="utf8") as file_:
+            for batch in raw[split].iter(batch_size=1000):
+                for tokens, tags in zip(batch["tokens"], batch["tags"]):
+                    record = {"tokens": tokens, "tags": tags}
+                    file_.write(json.dumps(record, ensure_ascii=False) + "\n")
+    source: Dict[str, Any] = {"dataset": dataset}
+    if data_dir is None:
+        source.update(source="hub", hub_id=spec.hub_id, hub_config=spec.hub_config,
+                      hub_revision=spec.hub_revision)
+    else:
+        source["source"] = "local"
+        folder = Path(data_dir).resolve() / spec.folder
+        source["files"] = {split: str(folder / fname) for split, fname in spec.files.items()}
+    if "dev" not in spec.files:
+        source["dev"] = f"carved off the end of train (its last {DEV_FRACTION:.0%})"
+    source["sentences"] = {split: len(raw[split]) for split in SPLITS}
+    srsly.write_json(output_dir / "source.json", source)
+    return output_dir
+
+
+def preprocess(
+    dataset: str,
+    raw_dir: Path,
+    output_dir: Path,
+    *,
+    vocab_size: int = 20000,
+    train_limit: int = 0,
+) -> Dict[str, Any]:
+    """Convert `download`'s JSONL into DocBins, vocabulary, labels and statistics.
+
+    Tags are normalised to IOB2 (stray I- tags repaired and counted), empty
+    sentences dropped (counted). Writes {train,dev,test}.spacy, vocab.txt (the
+    top `vocab_size` train `token.norm_` values, most frequent first, ties
+    alphabetical; UNK implicit), labels.json and stats.json, and prints a table.
+
+    dataset (str): A key of `DATASETS`.
+    raw_dir (Path): The folder `download` wrote.
+    output_dir (Path): Where the outputs go.
+    vocab_size (int): Size of the one-hot vocabulary.
+    train_limit (int): Keep only the first N train sentences; 0 keeps all.
+    RETURNS (Dict[str, Any]): The statistics written to stats.json.
+    """
+    spec = get_dataset(dataset)
+    for setting, value in (("vocab_size", vocab_size), ("train_limit", train_limit)):
+        if not isinstance(value, int) or value < 0:
+            err_msg = Errors.RNN001.format(setting=setting, value=value, expected="an int >= 0")
+            raise ValueError(err_msg)
+    nlp = spacy.blank(spec.lang)
+    docs: Dict[str, List[Doc]] = {}
+    stats: Dict[str, Any] = {"dataset": dataset, "train_limit": train_limit, "splits": {}}
+    for split in SPLITS:
+        path = Path(raw_dir) / f"{split}.jsonl"
+        if not path.is_file():
+            raise ValueError(Errors.RNN022.format(split=split, name=dataset, path=path))
+        limit = train_limit if split == "train" else 0
+        docs[split], stats["splits"][split] = _read_docs(path, spec, nlp.vocab, limit)
+    vocab = _build_vocab(docs["train"], vocab_size)
+    labels = sorted({ent.label_ for doc in docs["train"] for ent in doc.ents})
+    known = set(vocab)
+    for split in ("dev", "test"):
+        norms = [token.norm_ for doc in docs[split] for token in doc]
+        oov = sum(norm not in known for norm in norms)
+        stats["splits"][split]["oov_rate"] = oov / len(norms) if norms else 0.0
+    stats.update(vocab_size=len(vocab), labels=labels)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:
+        DocBin(docs=docs[split]).to_disk(output_dir / f"{split}.spacy")
+    vocab_text = "".join(f"{norm}\n" for norm in vocab)
+    (output_dir / "vocab.txt").write_text(vocab_text, encoding="utf8")
+    srsly.write_json(output_dir / "labels.json", labels)
+    srsly.write_json(output_dir / "stats.json", stats)
+    _print_stats(stats)
+    return stats
+
+
+def _read_docs(
+    path: Path, spec: DatasetSpec, vocab: "Vocab", limit: int
+) -> Tuple[List[Doc], Dict[str, Any]]:
+    """Read one JSONL split into Docs with IOB2 entities; also its statistics."""
+    repairs = TagRepairs()
+    docs: List[Doc] = []
+    n_empty = 0
+    with path.open(encoding="utf8") as file_:
+        for i, line in enumerate(file_, start=1):
+            if limit and len(docs) >= limit:
+                break
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                tokens, tags = record["tokens"], record["tags"]
+                if not isinstance(tokens, list) or not isinstance(tags, list):
+                    raise TypeError("not lists")
+                if len(tokens) != len(tags):
+                    raise ValueError("lists of different lengths")
+            except (ValueError, KeyError, TypeError) as err:
+                _bad_line(path, i, f"expected equally long 'tokens' and 'tags' lists ({err})")
+            try:
+                iob = normalize_to_iob2(tags, scheme=spec.scheme, repairs=repairs)
+            except ValueError as err:
+                _bad_line(path, i, str(err))
+            if not tokens:
+                n_empty += 1
+                continue
+            # Chinese sets are characters of unsegmented text: no spaces between them.
+            spaces = [not spec.char_level] * (len(tokens) - 1) + [False]
+            docs.append(Doc(vocab, words=tokens, spaces=spaces, ents=iob))
+    if not docs:
+        raise ValueError(Errors.RNN026.format(split=path.stem, path=path, limit=limit))
+    entities = Counter(ent.label_ for doc in docs for ent in doc.ents)
+    stats = {
+        "sentences": len(docs),
+        "tokens": sum(len(doc) for doc in docs),
+        "entities": dict(sorted(entities.items())),
+        "repairs": dict(repairs.counts),
+        "empty_dropped": n_empty,
+    }
+    return docs, stats
+
+
+def _build_vocab(docs: List[Doc], size: int) -> List[str]:
+    counts = Counter(token.norm_ for doc in docs for token in doc)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [norm for norm, _ in ranked[:size]]
+
+
+def _print_stats(stats: Dict[str, Any]) -> None:
+    splits = stats["splits"]
+    msg.divider(f"Dataset {stats['dataset']}: {stats['vocab_size']} vocabulary entries")
+    rows = []
+    for split, s in splits.items():
+        oov = f"{s['oov_rate']:.1%}" if "oov_rate" in s else "-"
+        rows.append((split, s["sentences"], s["tokens"], sum(s["entities"].values()),
+                     sum(s["repairs"].values()), s["empty_dropped"], oov))
+    header = ("split", "sentences", "tokens", "entities", "repairs", "empty dropped", "OOV")
+    msg.table(rows, header=header, divider=True, aligns=("l",) + ("r",) * 6)
+    labels = sorted({label for s in splits.values() for label in s["entities"]})
+    rows = [(label, *(s["entities"].get(label, 0) for s in splits.values())) for label in labels]
+    aligns = ("l",) + ("r",) * len(splits)
+    msg.table(rows, header=("entity type", *splits), divider=True, aligns=aligns)
+    for split, s in splits.items():
+        for kind, n in s["repairs"].items():
+            msg.warn(f"{split}: {n} x {kind}")
+        unseen = sorted(set(s["entities"]) - set(stats["labels"]))
+        if unseen:
+            msg.warn(f"{split}: entity types not in train: {', '.join(unseen)}")
