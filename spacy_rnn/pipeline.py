@@ -7,6 +7,7 @@ annotation masked out of the loss, and decoding that only ever produces valid
 tag sequences (Viterbi under the allowed-transition matrix, with learned CRF
 scores when the decoder is "crf").
 """
+import os
 from collections import Counter
 from itertools import islice
 from pathlib import Path
@@ -34,6 +35,19 @@ from .models.embed import set_vocab_words
 from .tags import FORBIDDEN, all_transitions, allowed_biluo_transitions, biluo_tag_names
 
 TARGETS = ("ents", "tag")
+
+
+def _single_torch_thread_in_child() -> None:
+    # Once torch has run its thread pool in a parent, a forked child (spaCy's
+    # nlp.pipe(n_process=N), datasets.map(num_proc=N)) can hang on the inherited
+    # pool. One intra-op thread per worker avoids it and is what N workers on N
+    # cores want anyway; outputs are identical.
+    torch.set_num_threads(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_single_torch_thread_in_child)
+
 MISSING = -1  # gold index of tokens without annotation
 
 DEFAULT_MODEL_CONFIG = """
