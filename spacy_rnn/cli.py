@@ -5,11 +5,16 @@ the package (data.download / data.preprocess / evaluate.evaluate_model /
 report.write_report), where the logic lives and is tested.
 """
 import argparse
+import os
+import platform
 import sys
+import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 import srsly
+
+TRAIN_META = "train_meta.json"
 
 
 def _optional_path(value: str) -> Optional[Path]:
@@ -44,7 +49,23 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
 
     overrides = parse_config_overrides(extra)
     overrides.setdefault("nlp.lang", get_dataset(args.dataset).lang)
+    start = time.time()
     train(args.config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
+    # Wall time and machine, so a results table can say what each row cost.
+    srsly.write_json(args.output / TRAIN_META, {
+        "seconds": round(time.time() - start, 1),
+        "hardware": _hardware(args.gpu_id),
+        "config": str(args.config_path),
+        "overrides": {k: v for k, v in overrides.items() if not isinstance(v, Path)},
+    })
+
+
+def _hardware(gpu_id: int) -> str:
+    import torch
+
+    if gpu_id >= 0 and torch.cuda.is_available():
+        return f"GPU {torch.cuda.get_device_name(gpu_id)}"
+    return f"CPU x{os.cpu_count()} ({platform.machine()}), {torch.get_num_threads()} torch threads"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -57,9 +78,23 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         args.model, args.test_path, dataset=args.dataset, config=args.config,
         seed=args.seed, label_map=label_map,
     )
+    meta_path = args.model.parent / TRAIN_META
+    if meta_path.exists():
+        metrics["training"] = srsly.read_json(meta_path)
+    if args.eval_on:
+        metrics["eval_on"] = args.eval_on
     json_path = args.output
     write_metrics(metrics, json_path, json_path.with_suffix(".md"))
     print(metrics_markdown(metrics))
+
+
+def cmd_results(args: argparse.Namespace) -> None:
+    from .results import aggregate, read_metrics, results_markdown
+
+    table = results_markdown(aggregate(read_metrics(args.metrics_dir)))
+    args.output.write_text(args.header.read_text(encoding="utf8") + "\n" + table
+                           if args.header else table, encoding="utf8")
+    print(table)
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -97,13 +132,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="seqeval (strict IOB2) + spaCy scores on a test DocBin.")
     p.add_argument("model", type=Path)
     p.add_argument("test_path", type=Path)
-    p.add_argument("--output", type=Path, required=True, help="metrics JSON (a .md is written beside)")
+    p.add_argument("--output", type=Path, required=True,
+                   help="metrics JSON (a .md is written beside)")
     p.add_argument("--dataset", default="")
     p.add_argument("--config", default="")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--label-map", type=Path, default=None,
                    help="JSON {predicted label: gold label} (cross-dataset evaluation)")
+    p.add_argument("--eval-on", default="", help="name of the test set, if not the training set's")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("results", help="Collect metrics/*.json into a Markdown results table.")
+    p.add_argument("metrics_dir", type=Path)
+    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--header", type=Path, default=None, help="Markdown to put above the table")
+    p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("report", help="PNG plots and a Markdown summary of one run.")
     p.add_argument("metrics", type=Path)

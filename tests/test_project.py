@@ -47,6 +47,7 @@ def test_workflow_all_offline_small(dataset, tmp_path):
     assert metrics["dataset"] == dataset and metrics["config"] == "lstm"
     assert "PER" in metrics["per_type"]
     assert 0.0 <= metrics["overall"]["f1"] <= 1.0
+    assert metrics["training"]["seconds"] > 0 and "CPU" in metrics["training"]["hardware"]
     report = project / "reports" / f"{dataset}-lstm"
     assert (report / "training_curve.png").stat().st_size > 1000
     assert (report / "per_type_f1.png").stat().st_size > 1000

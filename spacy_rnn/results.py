@@ -1,0 +1,99 @@
+"""Collect per-run metrics (metrics/*.json) into the results table (RESULTS.md).
+
+Runs of the same dataset and system that differ only in seed are aggregated as
+mean ± standard deviation, so the table states how many runs stand behind each
+number. Published figures are quoted, never re-run, and say where they come from.
+"""
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple, Union
+
+import srsly
+
+from .errors import Errors
+
+# Test-set F1 quoted from the literature (seqeval-style exact-match F1), for context.
+PUBLISHED: Dict[str, List[Tuple[str, str]]] = {
+    "conll2003": [
+        ("Lample et al. 2016, BiLSTM-CRF (random embeddings)", "83.63"),
+        ("Lample et al. 2016, BiLSTM-CRF (pretrained embeddings)", "90.94"),
+        ("Ma & Hovy 2016, BiLSTM-CNN-CRF", "91.21"),
+        ("NCRF++ (Yang & Zhang 2018)", "91.2"),
+        ("DeLFT BiLSTM-CRF + GloVe", "91.03 (PER 96.35)"),
+    ],
+    "wnut17": [("Flair (Akbik et al. 2018)", "50.2")],
+    "msra": [("Lattice LSTM (Zhang & Yang 2018)", "93.18")],
+}
+
+
+def read_metrics(metrics_dir: Union[str, Path]) -> List[Dict]:
+    """All metrics files of a project's metrics/ folder, sorted by file name."""
+    rows = []
+    for path in sorted(Path(metrics_dir).glob("*.json")):
+        data = srsly.read_json(path)
+        if not isinstance(data, dict) or "overall" not in data:
+            raise ValueError(Errors.RNN044.format(path=path, key="overall"))
+        data["_file"] = path.name
+        rows.append(data)
+    return rows
+
+
+def aggregate(runs: Iterable[Dict]) -> List[Dict]:
+    """Group runs by (dataset, config, eval_on) and summarise over seeds."""
+    groups: Dict[Tuple[str, str, str], List[Dict]] = defaultdict(list)
+    for run in runs:
+        key = (run.get("dataset", ""), run.get("config", ""), run.get("eval_on", ""))
+        groups[key].append(run)
+    table = []
+    for (dataset, config, eval_on), group in sorted(groups.items()):
+        f1 = [100 * r["overall"]["f1"] for r in group]
+        per = [100 * r["per_type"].get("PER", {}).get("f1", 0.0) for r in group]
+        seconds = [r.get("training", {}).get("seconds") for r in group]
+        seconds = [s for s in seconds if s is not None]
+        hardware = {r.get("training", {}).get("hardware", "") for r in group} - {""}
+        table.append({
+            "dataset": dataset,
+            "config": config,
+            "eval_on": eval_on,
+            "runs": len(group),
+            "seeds": sorted(r.get("seed") for r in group if r.get("seed") is not None),
+            "f1": _mean_std(f1),
+            "per_f1": _mean_std(per),
+            "train_minutes": statistics.mean(seconds) / 60 if seconds else None,
+            "hardware": ", ".join(sorted(hardware)),
+        })
+    return table
+
+
+def _mean_std(values: List[float]) -> Tuple[float, Optional[float]]:
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else None
+
+
+def _fmt(value: Tuple[float, Optional[float]]) -> str:
+    mean, std = value
+    return f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
+
+
+def results_markdown(table: List[Dict]) -> str:
+    """The results table as Markdown: our runs and baselines, then published anchors."""
+    lines = [
+        "| dataset | system (config) | test F1 | test PER F1 | runs (seeds) | train time "
+        "| hardware |",
+        "|---|---|---:|---:|---|---:|---|",
+    ]
+    for row in table:
+        dataset = row["dataset"] + (f" → {row['eval_on']}" if row["eval_on"] else "")
+        minutes = f"{row['train_minutes']:.1f} min" if row["train_minutes"] is not None else "–"
+        seeds = ", ".join(str(s) for s in row["seeds"]) or "–"
+        lines.append(
+            f"| {dataset} | {row['config']} | {_fmt(row['f1'])} | {_fmt(row['per_f1'])} "
+            f"| {row['runs']} ({seeds}) | {minutes} | {row['hardware'] or '–'} |"
+        )
+    datasets = sorted({row["dataset"] for row in table} & set(PUBLISHED))
+    if datasets:
+        lines += ["", "Published anchors (quoted, not re-run):", "",
+                  "| dataset | system | test F1 |", "|---|---|---:|"]
+        for dataset in datasets:
+            lines += [f"| {dataset} | {name} | {f1} |" for name, f1 in PUBLISHED[dataset]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,38 @@
+"""Collecting metrics files into the results table."""
+import pytest
+import srsly
+
+from spacy_rnn.results import aggregate, read_metrics, results_markdown
+
+
+def metrics(dataset, config, seed, f1, per_f1, seconds=None):
+    data = {"dataset": dataset, "config": config, "seed": seed,
+            "overall": {"precision": f1, "recall": f1, "f1": f1},
+            "per_type": {"PER": {"precision": per_f1, "recall": per_f1, "f1": per_f1,
+                                 "support": 10}}}
+    if seconds is not None:
+        data["training"] = {"seconds": seconds, "hardware": "2-core CPU"}
+    return data
+
+
+def test_aggregate_mean_std_over_seeds(tmp_path):
+    for seed, f1 in enumerate([0.90, 0.92, 0.94]):
+        srsly.write_json(tmp_path / f"conll2003-lstm-{seed}.json",
+                         metrics("conll2003", "lstm", seed, f1, 0.95, seconds=600))
+    srsly.write_json(tmp_path / "conll2003-spacy-ner.json",
+                     metrics("conll2003", "spacy-ner", 0, 0.85, 0.9))
+    table = aggregate(read_metrics(tmp_path))
+    lstm = next(r for r in table if r["config"] == "lstm")
+    assert lstm["runs"] == 3 and lstm["seeds"] == [0, 1, 2]
+    assert lstm["f1"][0] == pytest.approx(92.0)
+    assert lstm["f1"][1] == pytest.approx(2.0)
+    assert lstm["train_minutes"] == pytest.approx(10.0)
+    text = results_markdown(table)
+    assert "92.00 ± 2.00" in text and "85.00" in text
+    assert "Lample et al. 2016" in text  # published anchors for conll2003
+
+
+def test_bad_metrics_file_is_named(tmp_path):
+    srsly.write_json(tmp_path / "broken.json", {"dataset": "x"})
+    with pytest.raises(ValueError, match="broken.json"):
+        read_metrics(tmp_path)
