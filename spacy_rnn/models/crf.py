@@ -25,18 +25,27 @@ def _masked_forward(
 ) -> torch.Tensor:
     """Log partition function by the forward algorithm.
 
+    Each step is a matrix product in shifted probability space,
+    log(exp(alpha - max) @ exp(trans)) + max, rather than a logsumexp over a
+    [B, K, K] tensor: the same value, several times faster on CPU, where the
+    per-step cost dominates for tag sets this small.
+
     emissions (Tensor[B, T, K]): per-token tag scores (may hold FORBIDDEN entries).
     mask (BoolTensor[B, T]): True for real tokens; each row is a prefix of Trues.
     trans (Tensor[K, K]): trans[i, j] scores tag i followed by tag j.
     start, end (Tensor[K]): scores for the first and last tag.
     RETURNS (Tensor[B]): log-sum-exp of the scores of all paths.
     """
+    # Shift trans so exp() cannot overflow; the shift is added back per step.
+    trans_max = trans.max()
+    exp_trans = torch.exp(trans - trans_max)
     alpha = start.unsqueeze(0) + emissions[:, 0]  # [B, K]
     for t in range(1, emissions.shape[1]):
-        # [B, K, 1] + [K, K] + [B, 1, K] -> logsumexp over the previous tag.
-        step = torch.logsumexp(
-            alpha.unsqueeze(2) + trans.unsqueeze(0) + emissions[:, t].unsqueeze(1), dim=1
-        )
+        shift = alpha.max(dim=1, keepdim=True).values
+        # A tag reachable only from forbidden states sums to ~0: clamp so its
+        # log stays finite (~ -69) and its gradient is 0, never NaN.
+        total = (torch.exp(alpha - shift) @ exp_trans).clamp_min(1e-30)
+        step = torch.log(total) + shift + trans_max + emissions[:, t]
         # Finished sequences keep their alpha, so padding never contributes.
         alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
     return torch.logsumexp(alpha + end.unsqueeze(0), dim=1)
@@ -71,8 +80,10 @@ def crf_nll(
     penalty = torch.zeros((), dtype=emissions.dtype, device=emissions.device)
     # Not -inf: an entirely disallowed row must not turn into NaN gradients.
     gold_emissions = torch.where(allowed, emissions, penalty - 1.0e4)
-    log_z = _masked_forward(emissions, mask, trans, start, end)
-    log_z_gold = _masked_forward(gold_emissions, mask, trans, start, end)
+    # Both partition functions in one batched pass: half the per-step overhead.
+    both = _masked_forward(
+        torch.cat([emissions, gold_emissions]), torch.cat([mask, mask]), trans, start, end)
+    log_z, log_z_gold = both.split(emissions.shape[0])
     return log_z - log_z_gold
 
 
