@@ -49,6 +49,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_single_torch_thread_in_child)
 
 MISSING = -1  # gold index of tokens without annotation
+CRF_PARAMS = ("T", "start", "end")
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -203,7 +204,7 @@ class RNNTagger(TrainablePipe):
         emissions = xp2torch(ops.pad([scores[i] for i in keep]))
         mask = _length_mask([lengths[i] for i in keep], emissions.device)
         with torch.no_grad():
-            trans, start, end = self._transition_scores(emissions, requires_grad=False)
+            trans, start, end = self._transition_scores(emissions)
             if self.decoder == "softmax":
                 emissions = torch.log_softmax(emissions, dim=-1)
             best = viterbi_decode(emissions, mask, trans, start, end)
@@ -336,33 +337,32 @@ class RNNTagger(TrainablePipe):
         for row, i in enumerate(keep):
             gold_padded[row, : lengths[i]] = gold[i]
         gold_t = torch.as_tensor(gold_padded, device=emissions.device)
-        trans, start, end = self._transition_scores(emissions, requires_grad=True)
+        crf = self.model.get_ref("crf")
+        leaves = [xp2torch(crf.get_param(name), requires_grad=True) for name in CRF_PARAMS]
+        trans, start, end = self._constrain(*leaves)
         loss = crf_nll(emissions, gold_t, mask, trans, start, end).sum()
         loss.backward()
-        crf = self.model.get_ref("crf")
-        for name, leaf in zip(("T", "start", "end"), self._crf_leaves):
+        for name, leaf in zip(CRF_PARAMS, leaves):
             crf.inc_grad(name, torch2xp(leaf.grad))
         d_padded = torch2xp(emissions.grad)
         for row, i in enumerate(keep):
             d_scores[i] = ops.as_contig(d_padded[row, : lengths[i]])
         return float(loss.item()), d_scores
 
-    def _transition_scores(
-        self, like: torch.Tensor, requires_grad: bool
-    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Transition, start and end scores (learned for CRF, else zeros), constrained."""
-        allowed = tuple(torch.as_tensor(a, device=like.device) for a in self._allowed())
+    def _transition_scores(self, like: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Constrained transition, start and end scores for decoding (no gradient)."""
         if self.decoder == "crf":
             crf = self.model.get_ref("crf")
-            leaves = [xp2torch(crf.get_param(n), requires_grad=requires_grad)
-                      for n in ("T", "start", "end")]
-            self._crf_leaves = leaves
-            trans, start, end = leaves
-        else:
-            n = len(self.tag_names)
-            trans = torch.zeros((n, n), dtype=like.dtype, device=like.device)
-            start = torch.zeros((n,), dtype=like.dtype, device=like.device)
-            end = torch.zeros((n,), dtype=like.dtype, device=like.device)
+            return self._constrain(*(xp2torch(crf.get_param(n)) for n in CRF_PARAMS))
+        n = len(self.tag_names)
+        zeros = torch.zeros((n + 2, n), dtype=like.dtype, device=like.device)
+        return self._constrain(zeros[:n], zeros[n], zeros[n + 1])
+
+    def _constrain(
+        self, trans: torch.Tensor, start: torch.Tensor, end: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Set forbidden transitions (per the tag scheme) to FORBIDDEN."""
+        allowed = tuple(torch.as_tensor(a, device=trans.device) for a in self._allowed())
         return constrained_scores(trans, start, end, allowed, FORBIDDEN)  # type: ignore[arg-type]
 
     def _allowed(self) -> Tuple[numpy.ndarray, ...]:

@@ -61,3 +61,22 @@ def test_spacy_train_runs_config(name, tiny_corpus, tmp_path):
     assert nlp.get_pipe("rnn_tagger").labels == ("LOC", "ORG", "PER")
     assert (tmp_path / "log.jsonl").read_text().count("\n") >= 2
     nlp("Harry Potter went to London")
+
+
+def test_spacy_train_is_deterministic_for_a_seed(tiny_corpus, tmp_path):
+    """Two CPU trainings with the same seed: identical weights and identical scores."""
+    overrides = {
+        "paths.train": str(tiny_corpus / "train.spacy"),
+        "paths.dev": str(tiny_corpus / "train.spacy"),
+        "training.max_steps": 4,
+        "training.eval_frequency": 2,
+        "components.rnn_tagger.model.decoder": "crf",
+    }
+    outputs = []
+    for run in ("a", "b"):
+        spacy_train(REPO / "configs" / "lstm.cfg", tmp_path / run, overrides=overrides)
+        nlp = spacy.load(tmp_path / run / "model-last")
+        outputs.append(nlp.get_pipe("rnn_tagger").model.to_bytes())
+        outputs.append(nlp.meta["performance"])
+    assert outputs[0] == outputs[2]
+    assert outputs[1] == outputs[3]
