@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+import spacy
 import srsly
 
 TRAIN_META = "train_meta.json"
@@ -97,6 +98,30 @@ def cmd_results(args: argparse.Namespace) -> None:
     print(table)
 
 
+def cmd_benchmark(args: argparse.Namespace) -> None:
+    import torch
+
+    from .benchmark import benchmark_inference, load_texts, scaling, speed_markdown
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pipelines = {}
+    for item in args.model:
+        name, _, path = item.partition("=")
+        pipelines[name] = spacy.load(path)
+    texts = load_texts(args.texts, limit=args.limit)
+    result = benchmark_inference(pipelines, texts, rounds=args.rounds,
+                                 batch_size=args.batch_size, baseline=args.baseline or None)
+    if args.scaling:
+        result["scaling_us_per_token"] = {
+            name: scaling(nlp) for name, nlp in pipelines.items() if name == args.scaling}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    srsly.write_json(args.output, result)
+    print(speed_markdown(result))
+    if args.scaling:
+        print(f"µs/token by doc length ({args.scaling}):", result["scaling_us_per_token"])
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from .report import write_report
 
@@ -147,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--header", type=Path, default=None, help="Markdown to put above the table")
     p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("benchmark", help="Inference words/s vs blank and a baseline.")
+    p.add_argument("texts", type=Path, help="a DocBin whose texts are used (e.g. test.spacy)")
+    p.add_argument("--model", action="append", required=True, help="NAME=PATH, repeatable")
+    p.add_argument("--baseline", default="", help="NAME of the pipeline to compare against")
+    p.add_argument("--output", type=Path, required=True, help="speed JSON")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--limit", type=int, default=0, help="use the first N texts (0 = all)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    p.add_argument("--scaling", default="", help="NAME: also time per token vs doc length")
+    p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("report", help="PNG plots and a Markdown summary of one run.")
     p.add_argument("metrics", type=Path)

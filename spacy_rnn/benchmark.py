@@ -1,0 +1,142 @@
+"""Inference speed, measured the fair way: same texts, same process, alternating runs.
+
+Every pipeline is timed on the same texts, round-robin, several rounds, and the
+median is reported, so a background hiccup hits all systems alike. Ratios are
+against pipelines measured in the same run (the tokenizer-only pipeline is the
+practical limit; spaCy's own `ner` is the baseline to beat), never against a
+number from another day or machine.
+"""
+import os
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import spacy
+import torch
+from spacy.language import Language
+from spacy.tokens import DocBin
+
+BLANK = "blank"
+
+
+def load_texts(path: Union[str, Path], limit: int = 0) -> List[str]:
+    """Raw texts of a DocBin (e.g. a test split), optionally the first `limit`."""
+    nlp = spacy.blank("xx")
+    docs = DocBin().from_disk(path).get_docs(nlp.vocab)
+    texts = [doc.text for doc in docs]
+    return texts[:limit] if limit else texts
+
+
+def time_pipeline(nlp: Language, texts: Sequence[str], batch_size: int) -> float:
+    """Seconds to run `nlp.pipe` over `texts` (the docs are consumed, not kept)."""
+    start = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=batch_size):
+        pass
+    return time.perf_counter() - start
+
+
+def benchmark_inference(
+    pipelines: Dict[str, Language],
+    texts: Sequence[str],
+    *,
+    rounds: int = 5,
+    batch_size: int = 256,
+    baseline: Optional[str] = None,
+) -> Dict:
+    """Median words/second per pipeline over alternating rounds, with ratios.
+
+    pipelines (Dict[str, Language]): name -> pipeline; BLANK ("blank") is added
+        if absent, as the tokenizer-only reference.
+    texts (Sequence[str]): the texts, identical for every pipeline.
+    rounds (int): timed rounds per pipeline (after one untimed warm-up each).
+    baseline (Optional[str]): name of the pipeline to compare against (spaCy ner).
+    RETURNS (Dict): {"words": n, "pipelines": {name: {"words_per_second",
+        "seconds_median", "seconds_runs", "vs_blank", "vs_baseline"}}, "machine": ...}.
+    """
+    pipelines = dict(pipelines)
+    if BLANK not in pipelines:
+        lang = next(iter(pipelines.values())).lang if pipelines else "en"
+        pipelines = {BLANK: spacy.blank(lang), **pipelines}
+    n_words = sum(len(doc) for doc in pipelines[BLANK].pipe(texts))
+    for nlp in pipelines.values():  # warm-up: lazy init, allocator, caches
+        time_pipeline(nlp, texts[: max(1, len(texts) // 10)], batch_size)
+    runs: Dict[str, List[float]] = {name: [] for name in pipelines}
+    for _ in range(rounds):
+        for name, nlp in pipelines.items():
+            runs[name].append(time_pipeline(nlp, texts, batch_size))
+    speed = {name: n_words / statistics.median(r) for name, r in runs.items()}
+    results = {}
+    for name, seconds in runs.items():
+        results[name] = {
+            "words_per_second": speed[name],
+            "seconds_median": statistics.median(seconds),
+            "seconds_runs": seconds,
+            "vs_blank": speed[name] / speed[BLANK],
+            "vs_baseline": speed[name] / speed[baseline] if baseline in speed else None,
+        }
+    return {
+        "words": n_words,
+        "texts": len(texts),
+        "rounds": rounds,
+        "batch_size": batch_size,
+        "baseline": baseline,
+        "pipelines": results,
+        "machine": machine_info(),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def scaling(
+    nlp: Language, lengths: Sequence[int] = (10, 100, 1000, 10000), total_tokens: int = 20000
+) -> Dict[int, float]:
+    """Microseconds per token for docs of each length (same total tokens per length).
+
+    A recurrent tagger should cost the same per token at every length: a rising
+    curve means something quadratic (or per-doc overhead at the short end).
+    """
+    words = ["Peter", "Blackburn", "visited", "Brussels", "on", "Monday", "."]
+    out = {}
+    for length in lengths:
+        n_docs = max(1, total_tokens // length)
+        text = " ".join(words[i % len(words)] for i in range(length))
+        docs = [nlp.make_doc(text) for _ in range(n_docs)]
+        start = time.perf_counter()
+        for _ in nlp.pipe(docs, batch_size=max(1, 4096 // length)):
+            pass
+        seconds = time.perf_counter() - start
+        out[length] = 1e6 * seconds / (n_docs * len(docs[0]))
+    return out
+
+
+def machine_info() -> Dict[str, object]:
+    return {
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def speed_markdown(result: Dict) -> str:
+    """The inference table: words/s and ratios against blank and the baseline."""
+    m = result["machine"]
+    lines = [
+        f"{result['words']:,} words ({result['texts']} texts), median of {result['rounds']} "
+        f"alternating rounds, batch size {result['batch_size']}; {m['cpus']} CPUs, "
+        f"{m['torch_threads']} torch threads, GPU: {m['cuda'] or 'none'}.",
+        "",
+        "| pipeline | words/s | × blank | × baseline |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, r in result["pipelines"].items():
+        vs_base = f"{r['vs_baseline']:.2f}" if r["vs_baseline"] is not None else "–"
+        lines.append(f"| {name} | {r['words_per_second']:,.0f} | {r['vs_blank']:.3f} | {vs_base} |")
+    return "\n".join(lines) + "\n"
