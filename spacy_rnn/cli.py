@@ -125,7 +125,8 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from .report import write_report
 
-    path = write_report(args.metrics, _optional_path(args.log), args.output_dir)
+    path = write_report(args.metrics, _optional_path(args.log), args.output_dir,
+                        diagnostics_path=_optional_path(args.diagnostics))
     print(f"Report written to {path}")
 
 
@@ -189,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metrics", type=Path)
     p.add_argument("output_dir", type=Path)
     p.add_argument("--log", default="", help="JSON-lines training log")
+    p.add_argument("--diagnostics", default="",
+                   help="JSON-lines gradient-flow log (spacy_rnn.DiagnosticsLogger.v1)")
     p.set_defaults(func=cmd_report)
     return parser
 

@@ -25,10 +25,11 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, torch2xp, xp2torch
+from thinc.api import Config, Model, Optimizer, torch2xp, xp2torch
 from thinc.types import Floats2d, Ints1d
 
 from . import architectures  # noqa: F401  (registers the architectures)
+from .diagnostics import GradientDiagnostics
 from .errors import Errors
 from .models.crf import constrained_scores, crf_nll, viterbi_decode
 from .models.embed import set_vocab_words
@@ -134,6 +135,8 @@ class RNNTagger(TrainablePipe):
         self.scorer = scorer
         self.cfg: Dict = {"labels": [], "target": target}
         self._constraints: Optional[Tuple[Tuple[str, ...], Tuple[numpy.ndarray, ...]]] = None
+        # Gradient-flow statistics, set by spacy_rnn.DiagnosticsLogger.v1 (None = off).
+        self.diagnostics: Optional[GradientDiagnostics] = None
 
     # --- labels -------------------------------------------------------------
 
@@ -260,11 +263,24 @@ class RNNTagger(TrainablePipe):
         self._require_labels()
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
+        if self.diagnostics is not None and self.diagnostics.due():
+            self.diagnostics.record_distances(
+                self.model, [eg.predicted for eg in examples],
+                [self._gold_indices(eg) for eg in examples])
         backprop(d_scores)
         if sgd not in (None, False):
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Apply the pending gradients; with diagnostics on, record their norms first.
+
+        (nlp.update calls this once per batch, after every component's update.)
+        """
+        if self.diagnostics is not None:
+            self.diagnostics.record_gradients(self.model, sgd)
+        super().finish_update(sgd)
 
     def get_loss(
         self, examples: Iterable[Example], scores: List[Floats2d]

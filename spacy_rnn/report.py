@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 TRAINING_CURVE_PNG = "training_curve.png"
 PER_TYPE_PNG = "per_type_f1.png"
+GRADIENT_FLOW_PNG = "gradient_flow.png"
 SUMMARY_MD = "README.md"
 # Dev-set scores drawn on the learning curve, with their legend names.
 CURVE_SCORES = {"ents_f": "F1", "ents_p": "precision", "ents_r": "recall"}
@@ -118,10 +119,50 @@ def plot_per_type_f1(metrics: Dict, png_path: Union[str, Path], title: str = "")
     return _save(fig, png_path)
 
 
+def plot_gradient_flow(
+    runs: Dict[str, Sequence[Dict]], png_path: Union[str, Path], title: str = ""
+) -> Path:
+    """Gradient reach by distance (one line per run, e.g. per cell) and clipping over training.
+
+    Left: mean ||dL_t/dx_k|| against the signed distance t - k, pooled over
+    the whole run, on a log scale (positive = the forward direction's memory,
+    negative = the backward direction's). Right: the share of updates in which
+    gradient clipping fired, per evaluation interval.
+
+    runs (Dict[str, Sequence[Dict]]): label -> rows of a diagnostics log
+        (spacy_rnn.diagnostics.read_diagnostics_log).
+    png_path (Union[str, Path]): Where to write the PNG.
+    title (str): Figure title.
+    RETURNS (Path): The PNG path.
+    """
+    from .diagnostics import pool_distance_profiles
+
+    fig = _new_figure(figsize=(11, 4.2))
+    reach_ax, clip_ax = fig.subplots(1, 2)
+    for label, rows in runs.items():
+        profile = pool_distance_profiles(rows)
+        distances = sorted(d for d in profile if profile[d] > 0)
+        reach_ax.plot(distances, [profile[d] for d in distances], marker=".", label=label)
+        clip_ax.plot([row["step"] for row in rows], [100 * row["clip_rate"] for row in rows],
+                     marker=".", label=label)
+    reach_ax.set_yscale("log")
+    reach_ax.set_title("Gradient reach: mean ||dL_t / dx_k||")
+    reach_ax.set_xlabel("distance t - k (tokens; > 0: forward direction)")
+    reach_ax.grid(alpha=0.3)
+    if runs:
+        reach_ax.legend(fontsize=9)
+    clip_ax.set_ylim(-2, 102)
+    _style_axes(clip_ax, "Gradient clipping", "updates clipped (%)")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, png_path)
+
+
 def write_report(
     metrics_json: Union[str, Path],
     log_path: Optional[Union[str, Path]],
     output_dir: Union[str, Path],
+    diagnostics_path: Optional[Union[str, Path]] = None,
 ) -> Path:
     """Write the plots and a Markdown summary that links them.
 
@@ -129,6 +170,9 @@ def write_report(
     log_path (Optional[Union[str, Path]]): The training log (JSON lines), or None.
         If it is missing or empty, only the per-type plot is drawn and the
         summary says so.
+    diagnostics_path (Optional[Union[str, Path]]): The gradient-flow log of
+        spacy_rnn.DiagnosticsLogger.v1; plotted when it has rows (it is empty
+        when diagnostics were off).
     output_dir (Union[str, Path]): Where to write the PNGs and the summary.
     RETURNS (Path): The path of the Markdown summary.
     """
@@ -140,9 +184,34 @@ def write_report(
     plot_per_type_f1(metrics, output_dir / PER_TYPE_PNG, title=f"Test F1 per entity type: {name}")
     if log_rows:
         plot_training_curve(log_rows, output_dir / TRAINING_CURVE_PNG, title=f"Training: {name}")
+    diagnostics = _read_diagnostics_if_any(diagnostics_path)
+    text = _summary_markdown(metrics, name, log_path, log_rows)
+    if diagnostics:
+        cell = diagnostics[0].get("cell", "model")
+        plot_gradient_flow({cell: diagnostics}, output_dir / GRADIENT_FLOW_PNG,
+                           title=f"Gradient flow: {name}")
+        text += _diagnostics_summary(diagnostics)
     md_path = output_dir / SUMMARY_MD
-    md_path.write_text(_summary_markdown(metrics, name, log_path, log_rows), encoding="utf-8")
+    md_path.write_text(text, encoding="utf-8")
     return md_path
+
+
+def _read_diagnostics_if_any(path: Optional[Union[str, Path]]) -> List[Dict]:
+    from .diagnostics import read_diagnostics_log
+
+    if path is None or not Path(path).is_file():
+        return []
+    return read_diagnostics_log(path)
+
+
+def _diagnostics_summary(rows: List[Dict]) -> str:
+    updates = sum(row["updates"] for row in rows)
+    clipped = sum(row["clipped_updates"] for row in rows)
+    share = 100 * clipped / updates if updates else 0.0
+    return "\n".join([
+        "## Gradient flow", "",
+        f"Gradient clipping fired in {clipped} of {updates} updates ({share:.1f}%).", "",
+        f"![Gradient flow]({GRADIENT_FLOW_PNG})", ""])
 
 
 # --- helpers ----------------------------------------------------------------

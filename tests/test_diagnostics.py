@@ -1,0 +1,181 @@
+"""Gradient-flow diagnostics: correct gradients, direction structure, clipping, logging."""
+import json
+
+import numpy
+import pytest
+from spacy.cli.train import train as spacy_train
+from thinc.api import Adam, fix_random_seed
+
+from spacy_rnn.diagnostics import (
+    GradientDiagnostics,
+    input_gradient_norms,
+    make_diagnostics_logger,
+    pool_distance_profiles,
+)
+from spacy_rnn.report import plot_gradient_flow, write_report
+
+from .conftest import REPO
+from .corpus import make_examples, make_nlp, train
+from .test_configs import tiny_corpus  # noqa: F401  (fixture)
+
+SMALL = {
+    "@architectures": "spacy_rnn.BiRNNTagger.v1",
+    "hidden_width": 16,
+    "embed": {"@architectures": "spacy_rnn.TokenEmbed.v1", "width": 16, "vocab_size": 100,
+              "vocab_width": 8, "hash_attrs": ["SHAPE"], "hash_rows": [50], "hash_width": 8,
+              "char_width": None, "dropout": 0.0},
+    "dropout": 0.0,
+}
+
+
+def _trained(**model):
+    nlp = make_nlp(model={**SMALL, **model})
+    examples = make_examples(nlp)
+    train(nlp, examples, n_iter=3)
+    return nlp, examples
+
+
+def _thinc_input_gradient(tagger, doc, t, target):
+    """dL_t/dx_k through Thinc's own backprop of the encoder, as a reference."""
+    model = tagger.model
+    x = model.get_ref("embed").predict([doc])
+    hidden, backprop = model.get_ref("encoder").begin_update(x)
+    output = model.get_ref("output")
+    W, b = output.get_param("W"), output.get_param("b")
+    logits = hidden[0] @ W.T + b
+    probs = numpy.exp(logits[t] - logits[t].max())
+    probs /= probs.sum()
+    probs[target] -= 1.0
+    d_hidden = numpy.zeros_like(hidden[0])
+    d_hidden[t] = probs @ W
+    (d_x,) = backprop([d_hidden])
+    return numpy.linalg.norm(d_x, axis=1)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_input_gradient_norms_match_thinc_backprop(cell):
+    nlp, examples = _trained(cell=cell)
+    tagger = nlp.get_pipe("rnn_tagger")
+    doc = examples[0].predicted
+    t, target = 3, 1
+    x = tagger.model.get_ref("embed").predict([doc])
+    (ours,) = input_gradient_norms(tagger.model, x, [t], [target])
+    expected = _thinc_input_gradient(tagger, doc, t, target)
+    numpy.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-7)
+
+
+def test_forward_only_gradient_never_reaches_the_future():
+    """Causality: in a forward-only encoder, L_t does not depend on x_k for k > t."""
+    nlp, examples = _trained(bidirectional=False)
+    model = nlp.get_pipe("rnn_tagger").model
+    doc = examples[0].predicted  # 9 tokens
+    x = model.get_ref("embed").predict([doc])
+    (norms,) = input_gradient_norms(model, x, [4], [0])
+    assert numpy.all(norms[5:] == 0.0)
+    assert numpy.all(norms[:5] > 0.0)
+
+
+def test_bidirectional_gradient_reaches_both_sides():
+    nlp, examples = _trained()
+    model = nlp.get_pipe("rnn_tagger").model
+    x = model.get_ref("embed").predict([examples[0].predicted])
+    (norms,) = input_gradient_norms(model, x, [4], [0])
+    assert numpy.all(norms > 0.0)
+
+
+def test_diagnostics_record_profile_and_norms():
+    nlp, examples = _trained()
+    tagger = nlp.get_pipe("rnn_tagger")
+    tagger.diagnostics = GradientDiagnostics(every=2, max_distance=5)
+    optimizer = nlp.resume_training()
+    for _ in range(4):
+        nlp.update(examples, sgd=optimizer)
+    summary = tagger.diagnostics.summary()
+    assert summary["updates"] == 4
+    assert len(summary["grad_norm"]) == 4 and summary["grad_norm"]["max"] > 0
+    # Measured on updates 0 and 2, one position per doc with tokens (13 docs).
+    assert sum(c for d, c in zip(summary["distance"], summary["distance_count"]) if d == 0) == 26
+    assert min(summary["distance"]) >= -5 and max(summary["distance"]) <= 5
+    profile = pool_distance_profiles([summary])
+    assert all(value > 0 for value in profile.values())
+    tagger.diagnostics.reset()
+    assert tagger.diagnostics.summary()["updates"] == 0
+
+
+def test_diagnostics_do_not_change_training():
+    """Same seed, with and without diagnostics: identical weights."""
+    weights = []
+    for diagnose in (False, True):
+        fix_random_seed(0)
+        nlp, examples = _trained()
+        tagger = nlp.get_pipe("rnn_tagger")
+        if diagnose:
+            tagger.diagnostics = GradientDiagnostics(every=1)
+        optimizer = nlp.resume_training()
+        for _ in range(3):
+            nlp.update(examples, sgd=optimizer)
+        weights.append(tagger.model.to_bytes())
+    assert weights[0] == weights[1]
+
+
+@pytest.mark.parametrize("clip,expect_rate", [(1e-6, 1.0), (0.0, 0.0)])
+def test_clipping_statistics(clip, expect_rate):
+    nlp, examples = _trained()
+    tagger = nlp.get_pipe("rnn_tagger")
+    tagger.diagnostics = GradientDiagnostics(every=100)
+    optimizer = Adam(0.001, grad_clip=clip)
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    summary = tagger.diagnostics.summary()
+    assert summary["clip_rate"] == expect_rate
+    if clip:
+        # Each tensor clipped to `clip`: the global norm after is at most sqrt(n) * clip.
+        n_tensors = tagger.diagnostics.n_tensors / 3
+        assert summary["grad_norm_after_clip"]["max"] <= numpy.sqrt(n_tensors) * clip * 1.0001
+        assert summary["grad_norm_after_clip"]["max"] < summary["grad_norm"]["max"]
+    else:
+        assert summary["grad_norm_after_clip"] == summary["grad_norm"]
+
+
+def test_invalid_settings_name_the_setting():
+    with pytest.raises(ValueError, match="diagnose_every"):
+        make_diagnostics_logger(diagnose_every=-1)
+    with pytest.raises(ValueError, match="max_distance"):
+        GradientDiagnostics(every=1, max_distance=0)
+
+
+@pytest.mark.parametrize("every", [0, 1])
+def test_spacy_train_writes_diagnostics_log(every, tiny_corpus, tmp_path):  # noqa: F811
+    grad_log = tmp_path / "gradients.jsonl"
+    overrides = {
+        "paths.train": str(tiny_corpus / "train.spacy"),
+        "paths.dev": str(tiny_corpus / "train.spacy"),
+        "paths.grad_log": str(grad_log),
+        "training.logger.diagnose_every": every,
+        "training.max_steps": 6,
+        "training.eval_frequency": 3,
+    }
+    spacy_train(REPO / "configs" / "gru.cfg", tmp_path / "out", overrides=overrides)
+    rows = [json.loads(line) for line in grad_log.read_text().splitlines()]
+    if not every:
+        assert rows == []
+        return
+    assert [row["step"] for row in rows] == [0, 3, 6]
+    assert all(row["cell"] == "bigru" and row["pipe"] == "rnn_tagger" for row in rows)
+    assert sum(row["updates"] for row in rows) == 7  # steps 0..6 (spaCy updates before step 0's eval)
+    assert pool_distance_profiles(rows)[0] > 0
+
+
+def test_report_plots_gradient_flow(tmp_path):
+    rows = [{"step": 10, "updates": 10, "clipped_updates": 3, "clip_rate": 0.3,
+             "distance": [-1, 0, 1, 2], "distance_norm_sum": [1.0, 4.0, 2.0, 0.5],
+             "distance_count": [1, 2, 2, 1], "cell": "bilstm"}]
+    png = plot_gradient_flow({"lstm": rows, "rnn": rows}, tmp_path / "g.png")
+    assert png.stat().st_size > 1000
+    metrics = {"overall": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "support": 2},
+               "per_type": {"PER": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "support": 2}}}
+    (tmp_path / "m.json").write_text(json.dumps(metrics))
+    (tmp_path / "g.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    md = write_report(tmp_path / "m.json", None, tmp_path / "r", tmp_path / "g.jsonl")
+    assert "Gradient clipping fired in 3 of 10 updates (30.0%)" in md.read_text()
+    assert (tmp_path / "r" / "gradient_flow.png").exists()
