@@ -130,6 +130,28 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"Report written to {path}")
 
 
+def cmd_experiment(args: argparse.Namespace) -> None:
+    """The seeds' experiments (see spacy_rnn/experiments and EXPERIMENTS.md)."""
+    import json
+
+    from .experiments import runner
+
+    if args.name == "long-range":
+        runner.long_range(args.output, cells=args.cells.split(","),
+                          distances=[int(k) for k in args.distances.split(",")],
+                          seeds=[int(s) for s in args.seeds.split(",")], steps=args.steps)
+    elif args.name == "cells":
+        runner.cells(args.corpus, args.output)
+    elif args.name == "conll":
+        runner.conll(args.corpus, args.output, args.runs.split(","), configs=args.configs,
+                     max_steps=args.steps, vectors=_optional_path(args.vectors), jobs=args.jobs)
+    elif args.name == "report":
+        path = runner.write_experiments(args.output, args.markdown)
+        print(f"Written: {path}")
+    else:  # pragma: no cover  (argparse restricts the choices)
+        raise ValueError(json.dumps(args.name))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m spacy_rnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -193,6 +215,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diagnostics", default="",
                    help="JSON-lines gradient-flow log (spacy_rnn.DiagnosticsLogger.v1)")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("experiment", help="The seeds' RNN experiments (EXPERIMENTS.md).")
+    p.add_argument("name", choices=["long-range", "cells", "conll", "report"])
+    p.add_argument("--output", type=Path, required=True, help="experiments output folder")
+    p.add_argument("--corpus", type=Path, default=Path("corpus/conll2003"))
+    p.add_argument("--configs", type=Path, default=Path("../configs"))
+    p.add_argument("--runs", default="lstm,gru,rnn,lstm-forward,onehot-1k,onehot-10k,"
+                   "onehot-all,hashed,vectors,clip-off,clip-5,clip-1")
+    p.add_argument("--steps", type=int, default=1000, help="training steps per run")
+    p.add_argument("--vectors", default="", help="pipeline with vectors for the 'vectors' run")
+    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (1 torch thread each)")
+    p.add_argument("--cells", default="rnn,lstm,gru")
+    p.add_argument("--distances", default="5,10,20,50,100,200")
+    p.add_argument("--seeds", default="0")
+    p.add_argument("--markdown", type=Path, default=Path("../EXPERIMENTS.md"))
+    p.set_defaults(func=cmd_experiment)
     return parser
 
 

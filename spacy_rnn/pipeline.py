@@ -31,6 +31,7 @@ from thinc.types import Floats2d, Ints1d
 from . import architectures  # noqa: F401  (registers the architectures)
 from .diagnostics import GradientDiagnostics
 from .errors import Errors
+from .gold import MISSING, gold_indices
 from .models.crf import constrained_scores, crf_nll, viterbi_decode
 from .models.embed import set_vocab_words
 from .tags import FORBIDDEN, all_transitions, allowed_biluo_transitions, biluo_tag_names
@@ -49,7 +50,6 @@ def _single_torch_thread_in_child() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_single_torch_thread_in_child)
 
-MISSING = -1  # gold index of tokens without annotation
 CRF_PARAMS = ("T", "start", "end")
 
 DEFAULT_MODEL_CONFIG = """
@@ -303,22 +303,7 @@ class RNNTagger(TrainablePipe):
         return loss, d_scores
 
     def _gold_indices(self, example: Example) -> numpy.ndarray:
-        index = {tag: i for i, tag in enumerate(self.tag_names)}
-        if self.target == "ents":
-            tags = example.get_aligned_ner()
-        else:
-            tags = example.get_aligned("TAG", as_string=True)
-        gold = numpy.full((len(tags),), MISSING, dtype="int64")
-        for i, tag in enumerate(tags):
-            if tag is None or tag in ("", "-"):
-                continue
-            found = index.get(tag)
-            if found is None:
-                label = tag[2:] if self.target == "ents" else tag
-                raise ValueError(Errors.RNN017.format(
-                    name=self.name, label=label, labels=list(self.labels)))
-            gold[i] = found
-        return gold
+        return gold_indices(example, self.tag_names, self.target, self.labels, self.name)
 
     def _softmax_loss(
         self, scores: List[Floats2d], gold: List[numpy.ndarray]
