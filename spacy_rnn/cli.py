@@ -139,7 +139,8 @@ def cmd_experiment(args: argparse.Namespace) -> None:
     if args.name == "long-range":
         runner.long_range(args.output, cells=args.cells.split(","),
                           distances=[int(k) for k in args.distances.split(",")],
-                          seeds=[int(s) for s in args.seeds.split(",")], steps=args.steps)
+                          seeds=[int(s) for s in args.seeds.split(",")], steps=args.steps,
+                          jobs=args.jobs)
     elif args.name == "cells":
         runner.cells(args.corpus, args.output)
     elif args.name == "conll":
@@ -150,6 +151,33 @@ def cmd_experiment(args: argparse.Namespace) -> None:
         print(f"Written: {path}")
     else:  # pragma: no cover  (argparse restricts the choices)
         raise ValueError(json.dumps(args.name))
+
+
+def cmd_train_distributed(args: argparse.Namespace, extra: List[str]) -> None:
+    """Ray Train data-parallel training; the result is a normal spaCy pipeline."""
+    from spacy.cli._util import parse_config_overrides
+
+    from .distributed import same_weights, train_distributed
+
+    meta = train_distributed(args.config_path, args.output, workers=args.workers,
+                             use_gpu=args.use_gpu, cpus_per_worker=args.cpus_per_worker,
+                             max_steps=args.max_steps, overrides=parse_config_overrides(extra))
+    print(srsly.json_dumps({k: v for k, v in meta.items() if k != "dev_scores"}))
+    print(f"identical weights on all {meta['workers']} workers: {same_weights(meta)}")
+
+
+def cmd_annotate(args: argparse.Namespace) -> None:
+    """Tag a corpus with a trained pipeline; print what it cost."""
+    from .annotate import annotate
+
+    result = annotate(args.model, args.input, args.output, engine=args.engine,
+                      workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                      cpus_per_worker=args.cpus_per_worker, batch_size=args.batch_size,
+                      text_column=args.text_column, id_column=args.id_column)
+    summary = {k: v for k, v in result.items() if k != "rows"}
+    summary.update({"docs": len(result["rows"]), "engine": args.engine,
+                    "workers": args.workers, "output": str(args.output)})
+    print(srsly.json_dumps(summary))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,13 +243,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diagnostics", default="",
                    help="JSON-lines gradient-flow log (spacy_rnn.DiagnosticsLogger.v1)")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("train-distributed", help="Data-parallel training with Ray Train.")
+    p.add_argument("config_path", type=Path)
+    p.add_argument("--output", type=Path, required=True, help="where rank 0 saves the pipeline")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--use-gpu", action="store_true")
+    p.add_argument("--cpus-per-worker", type=float, default=1.0)
+    p.add_argument("--max-steps", type=int, default=1000)
+    p.set_defaults(func=cmd_train_distributed, takes_overrides=True)
+
+    p = sub.add_parser("annotate", help="Tag a corpus (parquet/JSONL/saved dataset) at scale.")
+    p.add_argument("model", type=Path)
+    p.add_argument("input", type=Path, help="parquet/JSONL file(s) or a saved `datasets` folder")
+    p.add_argument("output", type=Path, help=".parquet (id, text, ents) or .spacy (DocBin)")
+    p.add_argument("--engine", default="local", help="local (nlp.pipe), hf (datasets.map), ray")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--gpus-per-worker", type=float, default=0.0)
+    p.add_argument("--cpus-per-worker", type=float, default=1.0,
+                   help="Ray CPUs per actor; below 1 on small machines so reading is not starved")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--id-column", default="id")
+    p.set_defaults(func=cmd_annotate)
+
     p = sub.add_parser("experiment", help="The seeds' RNN experiments (EXPERIMENTS.md).")
     p.add_argument("name", choices=["long-range", "cells", "conll", "report"])
     p.add_argument("--output", type=Path, required=True, help="experiments output folder")
     p.add_argument("--corpus", type=Path, default=Path("corpus/conll2003"))
     p.add_argument("--configs", type=Path, default=Path("../configs"))
     p.add_argument("--runs", default="lstm,gru,rnn,lstm-forward,onehot-1k,onehot-10k,"
-                   "onehot-all,hashed,vectors,clip-off,clip-5,clip-1")
+                   "onehot-all,hashed,vectors,clip-off,clip-5,clip-1,sgd-clip-off,sgd-clip-5")
     p.add_argument("--steps", type=int, default=1000, help="training steps per run")
     p.add_argument("--vectors", default="", help="pipeline with vectors for the 'vectors' run")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (1 torch thread each)")

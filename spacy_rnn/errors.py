@@ -63,3 +63,11 @@ class Errors(metaclass=ErrorsWithCodes):
               "written by spacy_rnn.evaluate.write_metrics?")
     RNN045 = ("matplotlib is needed to draw the report plots: pip install "
               "'spacy-rnn[project]' (or pip install matplotlib).")
+    # Annotation and distributed training
+    RNN050 = ("Cannot read {path}: it {problem}. Expected a .parquet/.jsonl/.json "
+              "file, a folder of them, or a folder written by Dataset.save_to_disk.")
+    RNN051 = ("The 'ray' engine needs Ray: pip install 'spacy-rnn[ray]' "
+              "(or pip install 'ray[data,train]').")
+    RNN052 = ("Distributed training needs at least one batch per worker and epoch: the "
+              "training corpus gives {n} batch(es) for {workers} workers. Use fewer "
+              "workers or a smaller [training.batcher] size.")

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 EMBED = "components.rnn_tagger.model.embed"
 MODEL = "components.rnn_tagger.model"
 HIGH_LEARN_RATE = 0.05
+SGD_LEARN_RATE = 0.01
 CLIP_STEPS = 400
 
 # name -> (config in ../configs, overrides, the question it answers)
@@ -39,7 +40,14 @@ RUNS: Dict[str, Tuple[str, Dict[str, object], str]] = {
                        "training.optimizer.learn_rate": HIGH_LEARN_RATE}, "clipping"),
     "clip-1": ("rnn", {"training.optimizer.grad_clip": 1.0,
                        "training.optimizer.learn_rate": HIGH_LEARN_RATE}, "clipping"),
+    # Plain SGD, where the seeds' clipping argument comes from (Adam rescales
+    # every gradient by its running RMS, which blunts explosions by itself).
+    "sgd-clip-off": ("rnn", {"training.optimizer.grad_clip": 0.0,
+                             "training.optimizer.learn_rate": SGD_LEARN_RATE}, "clipping"),
+    "sgd-clip-5": ("rnn", {"training.optimizer.grad_clip": 5.0,
+                           "training.optimizer.learn_rate": SGD_LEARN_RATE}, "clipping"),
 }
+SGD_RUNS = ("sgd-clip-off", "sgd-clip-5")
 
 
 def run_command(name: str, corpus: Path, out: Path, configs: Path, *, max_steps: int,
@@ -62,11 +70,31 @@ def run_command(name: str, corpus: Path, out: Path, configs: Path, *, max_steps:
         "training.logger.diagnose_every": diagnose_every,
         **overrides,
     }
-    cmd = [sys.executable, "-m", "spacy_rnn", "train", str(configs / f"{config}.cfg"),
+    config_path = configs / f"{config}.cfg"
+    if name in SGD_RUNS:
+        config_path = sgd_config(config_path, out)
+    cmd = [sys.executable, "-m", "spacy_rnn", "train", str(config_path),
            "--output", str(out), "--dataset", "conll2003"]
     for key, value in settings.items():
         cmd += [f"--{key}", json.dumps(value) if not isinstance(value, str) else value]
     return cmd
+
+
+def sgd_config(config_path: Path, out: Path) -> Path:
+    """A copy of the config with [training.optimizer] = Thinc's plain SGD.
+
+    (A command-line override cannot swap the optimizer: Adam's beta/eps keys
+    would stay behind and SGD.v1 rejects them.)
+    """
+    from thinc.api import Config
+
+    config = Config().from_disk(config_path, interpolate=False)
+    config["training"]["optimizer"] = {"@optimizers": "SGD.v1", "learn_rate": SGD_LEARN_RATE,
+                                       "L2": 0.0, "grad_clip": 5.0, "use_averages": True}
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "config-sgd.cfg"
+    config.to_disk(path)
+    return path
 
 
 def run_one(name: str, corpus: Path, output_dir: Path, configs: Path, *, max_steps: int,

@@ -10,8 +10,10 @@ forward-only (the backward direction at the query has only seen the query, so
 the forward memory is all that can solve it) and the one-hot vocabulary as
 its only input. Chance accuracy is 1 / N_KEYS.
 """
+import multiprocessing
 import time
-from typing import Dict, List, Optional, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.lang.en import English
@@ -95,16 +97,28 @@ def run_one(cell: str, distance: int, seed: int, *, n_test: int = 500, steps: in
             "accuracy": query_accuracy(nlp, test), "chance": 1 / N_KEYS}
 
 
+def _run_job(args: Tuple[str, int, int, Dict]) -> Dict:
+    import torch
+
+    torch.set_num_threads(1)
+    cell, distance, seed, settings = args
+    return run_one(cell, distance, seed, **settings)
+
+
 def run_grid(cells: Sequence[str], distances: Sequence[int], seeds: Sequence[int],
-             log: Optional[callable] = print, **settings) -> List[Dict]:
-    results = []
-    for distance in distances:
-        for cell in cells:
-            for seed in seeds:
-                result = run_one(cell, distance, seed, **settings)
-                if log:
-                    log(f"long-range {cell} k={distance} seed={seed}: "
-                        f"{100 * result['accuracy']:.1f}% ({result['steps']} steps, "
-                        f"{result['seconds']}s)")
-                results.append(result)
-    return results
+             log: Optional[Callable] = print, jobs: int = 1, **settings) -> List[Dict]:
+    """Every (cell, distance, seed), longest first over `jobs` processes (one torch thread each)."""
+    grid = [(c, k, s, settings) for k in sorted(distances, reverse=True) for c in cells
+            for s in seeds]
+    if jobs > 1:
+        context = multiprocessing.get_context("spawn")  # no fork after torch has run
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            results = list(pool.map(_run_job, grid))
+    else:
+        results = [_run_job(job) for job in grid]
+    for result in results:
+        if log:
+            log(f"long-range {result['cell']} k={result['distance']} seed={result['seed']}: "
+                f"{100 * result['accuracy']:.1f}% ({result['steps']} steps, "
+                f"{result['seconds']}s)")
+    return sorted(results, key=lambda r: (r["distance"], r["cell"], r["seed"]))

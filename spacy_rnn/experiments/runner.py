@@ -7,9 +7,11 @@ from . import cells as cells_experiment
 from . import conll_grid, long_range as long_range_experiment
 from .analysis import analyze_run, training_words
 from .report import (
+    bidirectional_verdicts,
     clipping_section,
     conll_table,
     gradient_section,
+    input_verdicts,
     load_conll_runs,
     long_range_section,
 )
@@ -40,9 +42,9 @@ equations with the same weights, both directions and padded batches included.
 
 
 def long_range(output: Path, cells: Sequence[str], distances: Sequence[int],
-               seeds: Sequence[int], steps: int) -> Path:
+               seeds: Sequence[int], steps: int, jobs: int = 1) -> Path:
     output.mkdir(parents=True, exist_ok=True)
-    results = long_range_experiment.run_grid(cells, distances, seeds, steps=steps)
+    results = long_range_experiment.run_grid(cells, distances, seeds, steps=steps, jobs=jobs)
     path = output / LONG_RANGE_JSON
     path.write_text(json.dumps(results, indent=1))
     return path
@@ -97,6 +99,7 @@ def write_experiments(output: Path, markdown: Path) -> Path:
     lines += ["## 4. Bidirectionality", ""]
     lines += conll_table(runs, ["lstm", "lstm-forward"])
     lines += _teddy_lines(runs)
+    lines += bidirectional_verdicts(runs)
     lines += ["## 5. One-hot vocabulary vs hashed features vs pretrained vectors", "",
               "`onehot-*`: the seeds' input, top-N training words (NORM) + UNK and nothing "
               "else; `hashed`: PREFIX/SUFFIX/SHAPE hash embeddings only; `lstm`: the "
@@ -105,6 +108,7 @@ def write_experiments(output: Path, markdown: Path) -> Path:
               "is not in the training set.", ""]
     lines += conll_table(runs, ["onehot-1k", "onehot-10k", "onehot-all", "hashed", "lstm",
                                 "vectors"])
+    lines += input_verdicts(runs)
     lines += clipping_section(runs, images)
     lines += ["## Cells on CoNLL-2003", ""] + conll_table(runs, ["rnn", "lstm", "gru"])
     lines += [GRU_CONVENTION]
