@@ -32,7 +32,7 @@ from . import architectures  # noqa: F401  (registers the architectures)
 from .diagnostics import GradientDiagnostics
 from .errors import Errors
 from .gold import MISSING, gold_indices
-from .models.crf import constrained_scores, crf_nll, viterbi_decode
+from .models.crf import constrained_scores, crf_nll, viterbi_decode_numpy
 from .models.embed import set_vocab_words
 from .tags import FORBIDDEN, all_transitions, allowed_biluo_transitions, biluo_tag_names
 
@@ -197,24 +197,58 @@ class RNNTagger(TrainablePipe):
         return self.decode(scores)
 
     def decode(self, scores: List[Floats2d]) -> List[Ints1d]:
-        """Viterbi-decode a batch of emission scores under the allowed transitions."""
+        """Best valid tag sequence per doc: Viterbi under the allowed transitions.
+
+        Runs on the host, in NumPy, after one device->host copy per batch (see
+        viterbi_decode_numpy for why). With the softmax decoder every allowed
+        transition scores 0, so when a doc's per-token argmax is already a
+        valid sequence it *is* the Viterbi path, and only the other docs go
+        through the time loop.
+        """
         lengths = [len(s) for s in scores]
         keep = [i for i, n in enumerate(lengths) if n]
         out = [numpy.zeros((0,), dtype="int64") for _ in scores]
         if not keep:
             return out
         ops = self.model.ops
-        emissions = xp2torch(ops.pad([scores[i] for i in keep]))
-        mask = _length_mask([lengths[i] for i in keep], emissions.device)
-        with torch.no_grad():
-            trans, start, end = self._transition_scores(emissions)
-            if self.decoder == "softmax":
-                emissions = torch.log_softmax(emissions, dim=-1)
-            best = viterbi_decode(emissions, mask, trans, start, end)
-        best_np = best.cpu().numpy()  # one device->host copy per batch
+        emissions = ops.to_numpy(ops.pad([scores[i] for i in keep])).astype("float32")
+        kept_lengths = numpy.asarray([lengths[i] for i in keep])
+        trans, start, end = self._transition_scores_numpy()
+        if self.decoder == "softmax":
+            emissions = _log_softmax(emissions)
+            best = emissions.argmax(axis=-1)
+            redo = numpy.flatnonzero(~self._valid_paths(best, kept_lengths))
+            if len(redo):
+                best[redo] = viterbi_decode_numpy(
+                    emissions[redo], kept_lengths[redo], trans, start, end)
+        else:
+            best = viterbi_decode_numpy(emissions, kept_lengths, trans, start, end)
         for row, i in enumerate(keep):
-            out[i] = best_np[row, : lengths[i]]
+            out[i] = best[row, : lengths[i]]
         return out
+
+    def _valid_paths(self, paths: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
+        """Which rows of `paths` (padded tag indices) obey the allowed transitions."""
+        a_trans, a_start, a_end = (numpy.asarray(a) for a in self._allowed())
+        rows = numpy.arange(len(paths))
+        valid = a_start[paths[:, 0]] & a_end[paths[rows, lengths - 1]]
+        if paths.shape[1] > 1:
+            inside = numpy.arange(1, paths.shape[1])[None, :] < lengths[:, None]
+            steps = a_trans[paths[:, :-1], paths[:, 1:]]
+            valid &= numpy.all(steps | ~inside, axis=1)
+        return valid
+
+    def _transition_scores_numpy(self) -> Tuple[numpy.ndarray, ...]:
+        """Constrained transition, start and end scores on the host."""
+        a_trans, a_start, a_end = (numpy.asarray(a) for a in self._allowed())
+        n = len(self.tag_names)
+        if self.decoder == "crf":
+            crf = self.model.get_ref("crf")
+            learned = [self.model.ops.to_numpy(crf.get_param(name)) for name in CRF_PARAMS]
+        else:
+            learned = [numpy.zeros((n, n)), numpy.zeros(n), numpy.zeros(n)]
+        return tuple(numpy.where(a, x, FORBIDDEN).astype("float32")
+                     for a, x in zip((a_trans, a_start, a_end), learned))
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
         """Write predicted tags to `doc.ents` (overwriting) or `token.tag_`."""
@@ -350,15 +384,6 @@ class RNNTagger(TrainablePipe):
             d_scores[i] = ops.as_contig(d_padded[row, : lengths[i]])
         return float(loss.item()), d_scores
 
-    def _transition_scores(self, like: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Constrained transition, start and end scores for decoding (no gradient)."""
-        if self.decoder == "crf":
-            crf = self.model.get_ref("crf")
-            return self._constrain(*(xp2torch(crf.get_param(n)) for n in CRF_PARAMS))
-        n = len(self.tag_names)
-        zeros = torch.zeros((n + 2, n), dtype=like.dtype, device=like.device)
-        return self._constrain(zeros[:n], zeros[n], zeros[n + 1])
-
     def _constrain(
         self, trans: torch.Tensor, start: torch.Tensor, end: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -461,6 +486,11 @@ class RNNTagger(TrainablePipe):
             if output.get_dim("nO") != len(self.tag_names):
                 raise ValueError(Errors.RNN016.format(
                     name=self.name, nO=output.get_dim("nO"), n_tags=len(self.tag_names)))
+
+
+def _log_softmax(x: numpy.ndarray) -> numpy.ndarray:
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _length_mask(lengths: Sequence[int], device: torch.device) -> torch.Tensor:

@@ -7,7 +7,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spacy_rnn.models.crf import constrained_scores, crf_nll, viterbi_decode
+from spacy_rnn.models.crf import (
+    constrained_scores,
+    crf_nll,
+    viterbi_decode_numpy,
+)
 from spacy_rnn.tags import FORBIDDEN, allowed_biluo_transitions, biluo_tag_names, is_valid_biluo
 
 
@@ -74,6 +78,11 @@ def test_crf_nll_gradient_is_marginals_minus_gold():
     assert torch.allclose(em.grad[0], expected, atol=1e-9)
 
 
+def viterbi_decode(em, mask, trans, start, end):
+    return torch.as_tensor(viterbi_decode_numpy(
+        em.numpy(), mask.sum(1).numpy(), trans.numpy(), start.numpy(), end.numpy()))
+
+
 @pytest.mark.parametrize("lengths", [[4, 4, 4], [4, 2, 1]])
 def test_viterbi_equals_brute_force(lengths):
     em, trans, start, end = random_problem(3)
@@ -105,3 +114,29 @@ def test_constrained_viterbi_is_always_valid_biluo(length, n_labels, seed):
     for b in range(2):
         n = int(mask[b].sum())
         assert is_valid_biluo([names[i] for i in best[b, :n].tolist()])
+
+
+@settings(max_examples=40, deadline=None)
+@given(length=st.integers(1, 15), n_labels=st.integers(1, 3), seed=st.integers(0, 10_000),
+       sharp=st.booleans())
+def test_softmax_decode_shortcut_equals_full_viterbi(length, n_labels, seed, sharp):
+    """The component's greedy shortcut (valid argmax paths skip the loop) changes no tag."""
+    from spacy.lang.en import English
+
+    nlp = English()
+    tagger = nlp.add_pipe("rnn_tagger")
+    for i in range(n_labels):
+        tagger.add_label(f"L{i}")
+    n_tags = len(tagger.tag_names)
+    rng = numpy.random.default_rng(seed)
+    # Sharp scores make most argmax paths valid (shortcut taken); flat ones do not.
+    scores = [(rng.standard_normal((n, n_tags)) * (8 if sharp else 1)).astype("float32")
+              for n in (length, max(1, length // 2), 1)]
+    got = tagger.decode(scores)
+    trans, start, end = tagger._transition_scores_numpy()
+    for s, g in zip(scores, got):
+        log_probs = s - numpy.log(numpy.exp(s - s.max(1, keepdims=True)).sum(1, keepdims=True)) \
+            - s.max(1, keepdims=True)
+        full = viterbi_decode_numpy(log_probs[None], numpy.asarray([len(s)]), trans, start, end)
+        assert g.tolist() == full[0].tolist()
+        assert is_valid_biluo([tagger.tag_names[i] for i in g.tolist()])

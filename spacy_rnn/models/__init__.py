@@ -1,5 +1,5 @@
 """Registered Thinc architectures of spacy-rnn (see `spacy_rnn.architectures`)."""
-from .crf import crf_nll, viterbi_decode
+from .crf import crf_nll, viterbi_decode_numpy
 from .embed import CharCNN, HashFeatures, TokenEmbed, VocabEmbed
 from .encoder import RNNEncoder, RNNEncoderLayer
 from .tagger import BiRNNTagger
@@ -13,5 +13,5 @@ __all__ = [
     "TokenEmbed",
     "VocabEmbed",
     "crf_nll",
-    "viterbi_decode",
+    "viterbi_decode_numpy",
 ]
