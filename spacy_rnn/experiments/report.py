@@ -45,7 +45,11 @@ def long_range_section(results: List[Dict], out_dir: Path) -> List[str]:
              "|---|" + "---|" * len(distances)]
     for cell in cells:
         lines.append(f"| {cell} | " + " | ".join(_pct(mean[cell, k]) for k in distances) + " |")
-    lines += ["", f"![accuracy by distance]({LONG_RANGE_PNG})", ""]
+    lines += ["", f"![accuracy by distance]({LONG_RANGE_PNG})", "",
+              "A failure here means *not learned within the update budget*, from the "
+              "cells' default PyTorch initialisation (LSTM forget-gate bias not raised), "
+              "not *cannot be represented*: the distance profile in section 1 shows how "
+              "little gradient reaches that far at the start of training.", ""]
     lines += _long_range_verdicts(mean, distances, chance)
     _plot_long_range(mean, cells, distances, chance, out_dir / LONG_RANGE_PNG)
     return lines
