@@ -19,6 +19,8 @@ def make_project_copy(tmp_path: Path) -> Path:
     (root / "project").mkdir(parents=True)
     (root / "project" / "project.yml").write_text(
         (REPO / "project" / "project.yml").read_text(encoding="utf8"), encoding="utf8")
+    (root / "project" / "results_header.md").write_text(
+        (REPO / "project" / "results_header.md").read_text(encoding="utf8"), encoding="utf8")
     (root / "configs").symlink_to(REPO / "configs")
     (root / "spacy_rnn").symlink_to(REPO / "spacy_rnn")
     return root / "project"
@@ -65,3 +67,23 @@ def test_download_offline_without_mirror_fails_fast(tmp_path):
         capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode != 0
     assert "data_dir" in result.stderr or "data-dir" in result.stderr
+
+
+@pytest.mark.slow
+def test_compare_workflow_ends_with_the_speed_benchmark(tmp_path):
+    """`compare` trains spaCy's ner beside ours, tabulates both, then benchmarks their speed."""
+    data_dir = require_ner_data()
+    project = make_project_copy(tmp_path)
+    cmd = [sys.executable, "-m", "spacy", "project", "run", "compare", str(project)]
+    for key, value in {**SMALL, "data_dir": data_dir, "bench_rounds": 1}.items():
+        cmd += [f"--vars.{key}", str(value)]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    speed = json.loads((project / "benchmarks" / "speed-conll2003-lstm.json").read_text())
+    assert set(speed["pipelines"]) == {"blank", "spacy-ner", "lstm"}
+    assert speed["pipelines"]["spacy-ner"]["vs_baseline"] == 1.0
+    assert speed["pipelines"]["lstm"]["vs_baseline"] > 0
+    assert set(speed["scaling_us_per_token"]["lstm"]) == {"10", "100", "1000", "10000"}
+    results_md = (project.parent / "RESULTS.md").read_text()
+    assert "spacy-ner-efficiency" in results_md and "lstm" in results_md
