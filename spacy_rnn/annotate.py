@@ -19,6 +19,7 @@ must be repartitioned so that every worker gets blocks.
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -198,11 +199,20 @@ def _hf_batch(batch: Dict[str, List], model_path: str, batch_size: int) -> Dict[
 
 def _annotate_hf(model_path: Path, dataset, workers: int, batch_size: int
                  ) -> Tuple[List[Dict], int]:
+    # Never a cache: datasets fingerprints the function and its arguments, not
+    # the model's weights, and even with load_from_cache_file=False it reuses a
+    # result cached under another num_proc. A model retrained at the same path
+    # would silently get the old model's entities (seen here: a 2-worker run
+    # returned a 1-worker run's cached rows).
+    # The per-process model cache must not outlive one call either (forked
+    # workers inherit it): the weights at that path may have changed.
+    _LOADED.clear()
     tagged = dataset.map(
         _hf_batch, batched=True, batch_size=batch_size,
         num_proc=workers if workers > 1 else None,
         fn_kwargs={"model_path": str(model_path.resolve()), "batch_size": batch_size},
-        load_from_cache_file=False, desc="annotate")
+        load_from_cache_file=False, keep_in_memory=True,
+        new_fingerprint=uuid.uuid4().hex, desc="annotate")
     rows = [{"id": i, "text": t, "ents": [tuple(e) for e in json.loads(ents)]}
             for i, t, ents in zip(tagged["id"], tagged["text"], tagged[ENTS_JSON])]
     return rows, len(set(tagged[WORKER]))

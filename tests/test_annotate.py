@@ -122,3 +122,19 @@ def test_ray_engine_without_ray_says_what_to_install(corpus, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(ImportError, match=r"pip install 'spacy-rnn\[ray\]'"):
         annotate(root / "model", root / "in", engine="ray")
+
+
+def test_hf_engine_never_returns_a_stale_cached_result(corpus, tmp_path):
+    """Same input and model path twice, different weights the second time: new entities."""
+    root, texts, reference = corpus
+    model_path = tmp_path / "model"
+    untrained = make_nlp()
+    untrained.initialize(lambda: make_examples(untrained))
+    untrained.to_disk(model_path)
+    first = annotate(model_path, root / "in" / "part0.parquet", engine="hf")
+    spacy.load(root / "model").to_disk(model_path)  # the trained model, same path
+    # Two workers the second time: datasets used to reuse the 1-process cache.
+    second = annotate(model_path, root / "in" / "part0.parquet", engine="hf", workers=2)
+    n = N_DOCS // N_SHARDS
+    assert [r["ents"] for r in second["rows"]] == reference[:n]
+    assert [r["ents"] for r in first["rows"]] != reference[:n]
