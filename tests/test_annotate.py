@@ -75,10 +75,19 @@ def test_two_worker_engines_match_nlp_pipe(engine, corpus, tmp_path):
 def test_ray_engine_matches_nlp_pipe_and_uses_both_workers(corpus, tmp_path):
     pytest.importorskip("ray")
     root, texts, reference = corpus
-    summary = run_cli(root, "ray", 2, tmp_path / "out.parquet", "--batch-size", "200",
-                      "--cpus-per-worker", "0.5")
-    check_output(tmp_path / "out.parquet", texts, reference)
-    assert summary["workers_used"] == 2 and summary["docs"] == N_DOCS
+    # Ray starts actors one by one; on 2 busy cores the first can finish every
+    # block before the second is up (seen once in CI-like runs). Output must be
+    # identical every time; both workers must have worked in one of 3 runs.
+    used = []
+    for attempt in range(3):
+        out = tmp_path / f"out{attempt}.parquet"
+        summary = run_cli(root, "ray", 2, out, "--batch-size", "100", "--cpus-per-worker", "0.5")
+        check_output(out, texts, reference)
+        assert summary["docs"] == N_DOCS
+        used.append(summary["workers_used"])
+        if used[-1] == 2:
+            break
+    assert 2 in used, used
 
 
 def test_docbin_output(corpus, tmp_path):
