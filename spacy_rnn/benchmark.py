@@ -19,6 +19,8 @@ import torch
 from spacy.language import Language
 from spacy.tokens import DocBin
 
+from .errors import Errors
+
 BLANK = "blank"
 
 
@@ -121,8 +123,60 @@ def machine_info() -> Dict[str, object]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def training_speed(log_rows: Sequence[Dict], threshold: float = 90.0,
+                   score: str = "ents_f") -> Dict:
+    """Training throughput and time to a dev score, from a training log.
+
+    The log is the one `spacy_rnn.DiagnosticsLogger.v1` writes (one line per
+    evaluation, with spaCy's `seconds` and `words` seen). Its seconds are wall
+    time since training started, dev evaluations included: that is what a user
+    waits for, and it charges a slow evaluator to its system.
+
+    log_rows (Sequence[Dict]): the log's lines, in order.
+    threshold (float): the dev score to reach, on the log's 0-100 scale.
+    score (str): the dev score's name in the log's "scores".
+    RETURNS (Dict): words_per_second (words seen / seconds at the last line),
+        seconds_to_threshold and step_to_threshold (None if never reached),
+        best_score with its step and seconds, and the number of evaluations.
+    """
+    rows = [row for row in log_rows if row.get("seconds") is not None]
+    if not rows:
+        raise ValueError(Errors.RNN047.format(what="training log"))
+    last = rows[-1]
+    reached = next((row for row in rows if row["scores"].get(score, 0.0) >= threshold), None)
+    best = max(rows, key=lambda row: row["scores"].get(score, 0.0))
+    return {
+        "threshold": threshold,
+        "score": score,
+        "words_per_second": last["words"] / last["seconds"] if last["seconds"] else None,
+        "seconds_to_threshold": reached["seconds"] if reached else None,
+        "step_to_threshold": reached["step"] if reached else None,
+        "best_score": best["scores"].get(score, 0.0),
+        "best_step": best["step"],
+        "best_seconds": best["seconds"],
+        "last_step": last["step"],
+        "evaluations": len(rows),
+    }
+
+
+def training_speed_markdown(runs: Dict[str, Dict]) -> str:
+    """One row per training run: words/s, time to the dev threshold, best dev, peak RSS."""
+    lines = ["| run | train words/s | time to dev F1 ≥ {t:g} | best dev F1 (step) | "
+             "peak RSS | hardware |".format(t=next(iter(runs.values()))["threshold"]
+                                             if runs else 90),
+             "|---|---:|---:|---:|---:|---|"]
+    for name, r in runs.items():
+        reach = (f"{r['seconds_to_threshold'] / 60:.1f} min (step {r['step_to_threshold']:,})"
+                 if r["seconds_to_threshold"] is not None else "not reached")
+        rss = f"{r['peak_rss_mb']:,.0f} MiB" if r.get("peak_rss_mb") else "–"
+        wps = f"{r['words_per_second']:,.0f}" if r["words_per_second"] else "–"
+        lines.append(f"| {name} | {wps} | {reach} | {r['best_score']:.2f} ({r['best_step']:,}) "
+                     f"| {rss} | {r.get('hardware') or '–'} |")
+    return "\n".join(lines) + "\n"
 
 
 def speed_markdown(result: Dict) -> str:

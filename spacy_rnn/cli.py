@@ -10,7 +10,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import spacy
 import srsly
@@ -46,6 +46,7 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
     from spacy.cli._util import parse_config_overrides
     from spacy.cli.train import train
 
+    from .benchmark import peak_rss_mb
     from .data import get_dataset
 
     overrides = parse_config_overrides(extra)
@@ -55,6 +56,7 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
     # Wall time and machine, so a results table can say what each row cost.
     srsly.write_json(args.output / TRAIN_META, {
         "seconds": round(time.time() - start, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "hardware": _hardware(args.gpu_id),
         "config": str(args.config_path),
         "overrides": {k: v for k, v in overrides.items() if not isinstance(v, Path)},
@@ -78,6 +80,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     metrics = evaluate_model(
         args.model, args.test_path, dataset=args.dataset, config=args.config,
         seed=args.seed, label_map=label_map,
+        types=[t for t in args.types.split(",") if t] or None,
     )
     meta_path = args.model.parent / TRAIN_META
     if meta_path.exists():
@@ -105,10 +108,7 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    pipelines = {}
-    for item in args.model:
-        name, _, path = item.partition("=")
-        pipelines[name] = spacy.load(path)
+    pipelines = {name: spacy.load(path) for name, path in map(_named_path, args.model)}
     texts = load_texts(args.texts, limit=args.limit)
     result = benchmark_inference(pipelines, texts, rounds=args.rounds,
                                  batch_size=args.batch_size, baseline=args.baseline or None)
@@ -180,6 +180,30 @@ def cmd_annotate(args: argparse.Namespace) -> None:
     print(srsly.json_dumps(summary))
 
 
+def cmd_train_speed(args: argparse.Namespace) -> None:
+    """Training words/s, time to a dev F1 and peak RSS of finished training runs."""
+    from .benchmark import training_speed, training_speed_markdown
+    from .report import read_training_log
+
+    runs = {}
+    for name, folder in map(_named_path, args.run):
+        runs[name] = training_speed(read_training_log(folder / "log.jsonl"), args.threshold)
+        meta_path = folder / TRAIN_META
+        if meta_path.exists():
+            meta = srsly.read_json(meta_path)
+            runs[name].update({k: meta.get(k) for k in ("peak_rss_mb", "hardware", "seconds")})
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(args.output, runs)
+    print(training_speed_markdown(runs))
+
+
+def _named_path(spec: str) -> Tuple[str, Path]:
+    """"NAME=PATH" -> (NAME, PATH); a bare PATH is named after its folder."""
+    name, sep, path = spec.partition("=")
+    return (name, Path(path)) if sep else (Path(spec).name, Path(spec))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m spacy_rnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -216,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-map", type=Path, default=None,
                    help="JSON {predicted label: gold label} (cross-dataset evaluation)")
     p.add_argument("--eval-on", default="", help="name of the test set, if not the training set's")
+    p.add_argument("--types", default="",
+                   help="score only these entity types, comma-separated (e.g. PER); "
+                        "others are dropped from gold and predictions")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("results", help="Collect metrics/*.json into a Markdown results table.")
@@ -235,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     p.add_argument("--scaling", default="", help="NAME: also time per token vs doc length")
     p.set_defaults(func=cmd_benchmark)
+
+    p = sub.add_parser("train-speed", help="Training words/s, time to a dev F1, peak RSS.")
+    p.add_argument("--run", action="append", required=True,
+                   help="NAME=TRAINING_DIR (with log.jsonl, train_meta.json), repeatable")
+    p.add_argument("--threshold", type=float, default=90.0, help="dev F1 to reach (0-100)")
+    p.add_argument("--output", type=Path, default=None, help="JSON of the table")
+    p.set_defaults(func=cmd_train_speed)
 
     p = sub.add_parser("report", help="PNG plots and a Markdown summary of one run.")
     p.add_argument("metrics", type=Path)

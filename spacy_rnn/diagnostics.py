@@ -272,10 +272,17 @@ def make_diagnostics_logger(
             or diagnose_every < 0:
         raise ValueError(Errors.RNN001.format(
             setting="diagnose_every", value=diagnose_every, expected="an integer >= 0"))
-    console = console_logger_v3(progress_bar, console_output, output_file)
+    # The JSON log is written here rather than by ConsoleLogger.v3 so that each
+    # line also says when it was reached (seconds, words seen): wall time to a
+    # dev score is what the speed benchmark compares across systems.
+    console = console_logger_v3(progress_bar, console_output, None)
 
     def setup(nlp: Language, stdout: IO, stderr: IO) -> Tuple[Callable, Callable]:
         log_console, finalize_console = console(nlp, stdout, stderr)
+        log_file = None
+        if output_file is not None:
+            Path(output_file).parent.mkdir(parents=True, exist_ok=True)
+            log_file = Path(output_file).open("w", encoding="utf-8")
         pipes = [(name, pipe) for name, pipe in nlp.pipeline if hasattr(pipe, "diagnostics")]
         if diagnose_every:
             for _, pipe in pipes:
@@ -287,6 +294,9 @@ def make_diagnostics_logger(
 
         def log_step(info: Optional[Dict]) -> None:
             log_console(info)
+            if info is not None and log_file is not None:
+                log_file.write(json.dumps(training_log_row(info, nlp)) + "\n")
+                log_file.flush()
             if info is None or info.get("score") is None or not diagnose_every:
                 return
             for name, pipe in pipes:
@@ -302,6 +312,8 @@ def make_diagnostics_logger(
 
         def finalize() -> None:
             finalize_console()
+            if log_file is not None:
+                log_file.close()
             for _, pipe in pipes:
                 pipe.diagnostics = None
             if out is not None:
@@ -310,6 +322,31 @@ def make_diagnostics_logger(
         return log_step, finalize
 
     return setup
+
+
+def training_log_row(info: Dict, nlp: Language) -> Dict:
+    """One evaluation as ConsoleLogger.v3 logs it (dev scores x 100), plus wall time.
+
+    info (Dict): what spaCy's training loop passes to the logger.
+    nlp (Language): the pipeline, for the names of the scores it weights.
+    RETURNS (Dict): epoch, step, losses, scores, score, seconds and words (seen).
+    """
+    score_cols = [col for col, weight in nlp.config["training"]["score_weights"].items()
+                  if weight is not None]
+    scores = {}
+    for col in score_cols:
+        value = info["other_scores"].get(col, 0.0)
+        if isinstance(value, (int, float)):
+            scores[col] = float(value) * (1 if col == "speed" else 100)
+    return {
+        "epoch": info["epoch"],
+        "step": info["step"],
+        "losses": {name: float(loss) for name, loss in info["losses"].items()},
+        "scores": scores,
+        "score": float(info["score"]),
+        "seconds": info.get("seconds"),
+        "words": info.get("words"),
+    }
 
 
 def _cell_name(model: Model) -> str:

@@ -63,6 +63,10 @@ class Errors(metaclass=ErrorsWithCodes):
               "written by spacy_rnn.evaluate.write_metrics?")
     RNN045 = ("matplotlib is needed to draw the report plots: pip install "
               "'spacy-rnn[project]' (or pip install matplotlib).")
+    RNN046 = ("Invalid entity types to score: {types}. Give one or more non-empty "
+              "labels, e.g. PER.")
+    RNN047 = ("The {what} has no evaluation with timing (seconds): was it written by "
+              "spacy_rnn.DiagnosticsLogger.v1 with an output_file?")
     # Annotation and distributed training
     RNN050 = ("Cannot read {path}: it {problem}. Expected a .parquet/.jsonl/.json "
               "file, a folder of them, or a folder written by Dataset.save_to_disk.")

@@ -114,6 +114,7 @@ def evaluate_model(
     seed: Optional[int] = None,
     batch_size: int = 256,
     label_map: Optional[Dict[str, str]] = None,
+    types: Optional[Sequence[str]] = None,
 ) -> Dict:
     """Evaluate a pipeline's entities on a gold DocBin.
 
@@ -123,19 +124,26 @@ def evaluate_model(
     model (Union[str, Path, Language]): The pipeline, or a path for `spacy.load`.
     test_path (Union[str, Path]): The gold data, a .spacy file (DocBin).
     dataset (str): Name of the dataset, stored in the result.
-    config (str): Name of the training config, stored in the result.
+    config (str): Name of the training config, stored in the result (default:
+        the pipeline's package name from its meta, e.g. "en_core_web_md").
     seed (Optional[int]): The training seed, stored in the result.
     batch_size (int): Batch size for `nlp.pipe`.
     label_map (Optional[Dict[str, str]]): Maps predicted labels before scoring,
         e.g. {"ORG": "O"} when a model is evaluated on a dataset without ORG.
         Map a label to "O" to drop its entities. Applied before person
         normalization, to predictions only.
+    types (Optional[Sequence[str]]): Score only these entity types (after
+        normalization, e.g. ["PER"]); entities of other types are dropped from
+        gold and predictions alike. For comparing systems whose label sets
+        differ (a CoNLL model on WNUT-17, an OntoNotes model on CoNLL), where
+        only the shared type means anything. None = all types.
     RETURNS (Dict): The `seqeval_report` keys "overall" and "per_type", plus
         "spacy" (ents_p/ents_r/ents_f/ents_per_type from spaCy's NER scorer),
         "dataset", "config", "seed", "n_docs", "n_words" and "words_per_second".
     """
     nlp = spacy.load(model) if isinstance(model, (str, Path)) else model
-    mapper = _make_mapper(label_map)
+    mapper = _restrict(_make_mapper(label_map), types)
+    gold_mapper = _restrict(normalize_label, types)
     gold_docs = _read_gold_docs(Path(test_path), nlp)
     start = time.perf_counter()
     pred_docs = list(nlp.pipe((_retokenized(nlp, doc) for doc in gold_docs), batch_size=batch_size))
@@ -144,14 +152,16 @@ def evaluate_model(
         _relabel_ents(doc, mapper)
     for doc in gold_docs:
         # Only normalize the gold: label_map is about the model's label set.
-        _relabel_ents(doc, normalize_label)
+        _relabel_ents(doc, gold_mapper)
     metrics = seqeval_report(docs_to_iob(gold_docs), docs_to_iob(pred_docs))
     metrics["spacy"] = spacy_ner_scores(pred_docs, gold_docs)
     n_words = sum(len(doc) for doc in gold_docs)
     metrics.update({
         "dataset": dataset,
-        "config": config,
+        # A pretrained pipeline evaluated as is is named after its package.
+        "config": config or f"{nlp.meta.get('lang', 'xx')}_{nlp.meta.get('name', 'pipeline')}",
         "seed": seed,
+        "types": sorted(types) if types else None,
         "n_docs": len(gold_docs),
         "n_words": n_words,
         "words_per_second": n_words / seconds if seconds > 0 else 0.0,
@@ -258,6 +268,21 @@ def _make_mapper(label_map: Optional[Dict[str, str]]) -> LabelMapper:
         return label if label == OUTSIDE else normalize_label(label)
 
     return mapper
+
+
+def _restrict(mapper: LabelMapper, types: Optional[Sequence[str]]) -> LabelMapper:
+    """The mapper, sending every label outside `types` to "O" (None = keep all)."""
+    if types is None:
+        return mapper
+    keep = set(types)
+    if not keep or not all(isinstance(t, str) and t for t in keep):
+        raise ValueError(Errors.RNN046.format(types=list(types)))
+
+    def restricted(label: str) -> str:
+        mapped = mapper(label)
+        return mapped if mapped in keep else OUTSIDE
+
+    return restricted
 
 
 def _read_gold_docs(path: Path, nlp: Language) -> List[Doc]:

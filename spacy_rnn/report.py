@@ -28,11 +28,11 @@ DPI = 120
 
 
 def read_training_log(path: Union[str, Path]) -> List[Dict]:
-    """Read the JSON-lines log written by spaCy's ConsoleLogger.v3 `output_file`.
+    """Read the JSON-lines training log (spacy_rnn.DiagnosticsLogger.v1 or ConsoleLogger.v3).
 
     Each line holds one evaluation: {"epoch": int, "step": int, "losses":
     {component: float}, "scores": {"ents_f": float in 0-100, ...}, "score":
-    float in 0-1}. Blank lines are skipped.
+    float in 0-1}, plus "seconds" and "words" from DiagnosticsLogger. Blank lines are skipped.
 
     path (Union[str, Path]): The log file.
     RETURNS (List[Dict]): One dict per line, in file order.

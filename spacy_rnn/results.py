@@ -40,13 +40,14 @@ def read_metrics(metrics_dir: Union[str, Path]) -> List[Dict]:
 
 
 def aggregate(runs: Iterable[Dict]) -> List[Dict]:
-    """Group runs by (dataset, config, eval_on) and summarise over seeds."""
-    groups: Dict[Tuple[str, str, str], List[Dict]] = defaultdict(list)
+    """Group runs by (dataset, config, eval_on, types scored) and summarise over seeds."""
+    groups: Dict[Tuple[str, str, str, str], List[Dict]] = defaultdict(list)
     for run in runs:
-        key = (run.get("dataset", ""), run.get("config", ""), run.get("eval_on", ""))
+        types = ",".join(run.get("types") or [])
+        key = (run.get("dataset", ""), run.get("config", ""), run.get("eval_on", ""), types)
         groups[key].append(run)
     table = []
-    for (dataset, config, eval_on), group in sorted(groups.items()):
+    for (dataset, config, eval_on, types), group in sorted(groups.items()):
         f1 = [100 * r["overall"]["f1"] for r in group]
         per = [100 * r["per_type"].get("PER", {}).get("f1", 0.0) for r in group]
         seconds = [r.get("training", {}).get("seconds") for r in group]
@@ -56,6 +57,7 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
             "dataset": dataset,
             "config": config,
             "eval_on": eval_on,
+            "types": types,
             "runs": len(group),
             "seeds": sorted(r.get("seed") for r in group if r.get("seed") is not None),
             "f1": _mean_std(f1),
@@ -85,9 +87,11 @@ def results_markdown(table: List[Dict]) -> str:
     for row in table:
         dataset = row["dataset"] + (f" → {row['eval_on']}" if row["eval_on"] else "")
         minutes = f"{row['train_minutes']:.1f} min" if row["train_minutes"] is not None else "–"
+        # Scored on a subset of types: the overall F1 is that subset's, not comparable.
+        overall = _fmt(row["f1"]) if not row.get("types") else f"({row['types']} only)"
         seeds = ", ".join(str(s) for s in row["seeds"]) or "–"
         lines.append(
-            f"| {dataset} | {row['config']} | {_fmt(row['f1'])} | {_fmt(row['per_f1'])} "
+            f"| {dataset} | {row['config']} | {overall} | {_fmt(row['per_f1'])} "
             f"| {row['runs']} ({seeds}) | {minutes} | {row['hardware'] or '–'} |"
         )
     datasets = sorted({row["dataset"] for row in table} & set(PUBLISHED))

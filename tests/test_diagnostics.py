@@ -155,7 +155,15 @@ def test_spacy_train_writes_diagnostics_log(every, tiny_corpus, tmp_path):  # no
         "training.max_steps": 6,
         "training.eval_frequency": 3,
     }
+    overrides["paths.log"] = str(tmp_path / "log.jsonl")
     spacy_train(REPO / "configs" / "gru.cfg", tmp_path / "out", overrides=overrides)
+    # spaCy's training log, with the wall time and words seen at each evaluation.
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in log] == [0, 3, 6]
+    assert all(0 <= row["scores"]["ents_f"] <= 100 and "rnn_tagger" in row["losses"]
+               for row in log)
+    assert [row["words"] for row in log] == sorted(row["words"] for row in log)
+    assert log[-1]["words"] > log[0]["words"] > 0 and log[-1]["seconds"] >= 0
     rows = [json.loads(line) for line in grad_log.read_text().splitlines()]
     if not every:
         assert rows == []

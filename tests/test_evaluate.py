@@ -179,6 +179,26 @@ def test_evaluate_model_label_map_to_outside(ruler_nlp, gold_path):
     assert metrics["spacy"]["ents_p"] == pytest.approx(1.0)
 
 
+def test_evaluate_model_person_type_only(ruler_nlp, gold_path):
+    # Other types vanish from gold *and* predictions: 3 of 4 gold persons found
+    # (Carol is missed), no false positives left once ORG and GPE are out.
+    metrics = evaluate_model(ruler_nlp, gold_path, types=["PER"])
+    assert list(metrics["per_type"]) == ["PER"]
+    per = metrics["per_type"]["PER"]
+    assert (per["precision"], per["recall"], per["support"]) == (1.0, 0.75, 4)
+    assert metrics["overall"]["f1"] == pytest.approx(6 / 7) == per["f1"]
+    assert metrics["spacy"]["ents_f"] == pytest.approx(6 / 7)
+    assert metrics["types"] == ["PER"]
+    # Unnamed, the pipeline is called after its package (lang_name), as en_core_web_md is.
+    assert metrics["config"] == "en_pipeline"
+
+
+@pytest.mark.parametrize("types", [[], [""]])
+def test_evaluate_model_bad_types(ruler_nlp, gold_path, types):
+    with pytest.raises(ValueError, match="RNN046"):
+        evaluate_model(ruler_nlp, gold_path, types=types)
+
+
 def test_evaluate_model_from_path(tmp_path, ruler_nlp, gold_path):
     ruler_nlp.to_disk(tmp_path / "model")
     metrics = evaluate_model(tmp_path / "model", gold_path, label_map={"GPE": "LOC"})

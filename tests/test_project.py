@@ -9,7 +9,7 @@ import pytest
 
 from spacy_rnn.data import DATASETS
 
-from .conftest import REPO, require_ner_data
+from .conftest import REPO, SHARED, require_ner_data
 
 
 def make_project_copy(tmp_path: Path) -> Path:
@@ -26,12 +26,17 @@ def make_project_copy(tmp_path: Path) -> Path:
     return root / "project"
 
 
-def run_workflow(project: Path, **variables) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "spacy", "project", "run", "all", str(project)]
+def run_command(project: Path, command: str, **variables) -> subprocess.CompletedProcess:
+    """`spacy project run COMMAND` (a command or a workflow), offline."""
+    cmd = [sys.executable, "-m", "spacy", "project", "run", command, str(project)]
     for key, value in variables.items():
         cmd += [f"--vars.{key}", str(value)]
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+
+
+def run_workflow(project: Path, **variables) -> subprocess.CompletedProcess:
+    return run_command(project, "all", **variables)
 
 
 SMALL = {"train_limit": 100, "max_steps": 10, "vocab_size": 500}
@@ -45,12 +50,13 @@ def test_workflow_all_offline_small(dataset, tmp_path):
     project = make_project_copy(tmp_path)
     result = run_workflow(project, dataset=dataset, data_dir=data_dir, **SMALL)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    metrics = json.loads((project / "metrics" / f"{dataset}-lstm.json").read_text())
+    metrics = json.loads((project / "metrics" / f"{dataset}-lstm-s0.json").read_text())
     assert metrics["dataset"] == dataset and metrics["config"] == "lstm"
     assert "PER" in metrics["per_type"]
     assert 0.0 <= metrics["overall"]["f1"] <= 1.0
     assert metrics["training"]["seconds"] > 0 and "CPU" in metrics["training"]["hardware"]
-    report = project / "reports" / f"{dataset}-lstm"
+    assert metrics["training"]["peak_rss_mb"] > 100  # a torch process: far above 100 MiB
+    report = project / "reports" / f"{dataset}-lstm-s0"
     assert (report / "training_curve.png").stat().st_size > 1000
     assert (report / "per_type_f1.png").stat().st_size > 1000
     if dataset == "conll2003":
@@ -58,6 +64,28 @@ def test_workflow_all_offline_small(dataset, tmp_path):
         again = run_workflow(project, dataset=dataset, data_dir=data_dir, **SMALL)
         assert again.returncode == 0
         assert again.stdout.count("Skipping") == 5, again.stdout[-2000:]
+        check_cross_domain_and_pretrained(project, data_dir)
+
+
+def check_cross_domain_and_pretrained(project: Path, data_dir: Path) -> None:
+    """The CoNLL model on WNUT-17's test split, and a pretrained NER on CoNLL's, PER only."""
+    cross = run_command(project, "cross-evaluate", data_dir=data_dir, eval_on="wnut17", **SMALL)
+    assert cross.returncode == 0, cross.stdout[-3000:] + cross.stderr[-3000:]
+    metrics = json.loads((project / "metrics" / "conll2003-lstm-s0-on-wnut17.json").read_text())
+    assert metrics["eval_on"] == "wnut17" and metrics["types"] == ["PER"]
+    assert list(metrics["per_type"]) == ["PER"] and metrics["per_type"]["PER"]["support"] == 429
+    pretrained = SHARED / "models" / "en_core_web_md"
+    if pretrained.exists():
+        result = run_command(project, "pretrained-evaluate", pretrained=pretrained, **SMALL)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        metrics = json.loads((project / "metrics" / "conll2003-pretrained.json").read_text())
+        assert metrics["config"] == "en_core_web_md" and metrics["types"] == ["PER"]
+        assert metrics["per_type"]["PER"]["support"] == 1617
+        assert metrics["per_type"]["PER"]["f1"] > 0.5  # a real NER, far from chance
+    tabulated = run_command(project, "results", **SMALL)
+    assert tabulated.returncode == 0, tabulated.stderr[-3000:]
+    assert "| conll2003 → wnut17 | lstm | (PER only) |" in (project.parent / "RESULTS.md").read_text()
+
 
 
 def test_download_offline_without_mirror_fails_fast(tmp_path):
@@ -70,20 +98,25 @@ def test_download_offline_without_mirror_fails_fast(tmp_path):
 
 
 @pytest.mark.slow
-def test_compare_workflow_ends_with_the_speed_benchmark(tmp_path):
-    """`compare` trains spaCy's ner beside ours, tabulates both, then benchmarks their speed."""
+def test_compare_workflow_ends_with_the_speed_benchmarks(tmp_path):
+    """`compare` trains spaCy's ner beside ours, tabulates both, then benchmarks their
+    inference and training speed."""
     data_dir = require_ner_data()
     project = make_project_copy(tmp_path)
-    cmd = [sys.executable, "-m", "spacy", "project", "run", "compare", str(project)]
-    for key, value in {**SMALL, "data_dir": data_dir, "bench_rounds": 1}.items():
-        cmd += [f"--vars.{key}", str(value)]
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    result = run_command(project, "compare", data_dir=data_dir, bench_rounds=1, **SMALL)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    speed = json.loads((project / "benchmarks" / "speed-conll2003-lstm.json").read_text())
+    speed = json.loads((project / "benchmarks" / "speed-conll2003-lstm-s0.json").read_text())
     assert set(speed["pipelines"]) == {"blank", "spacy-ner", "lstm"}
     assert speed["pipelines"]["spacy-ner"]["vs_baseline"] == 1.0
     assert speed["pipelines"]["lstm"]["vs_baseline"] > 0
     assert set(speed["scaling_us_per_token"]["lstm"]) == {"10", "100", "1000", "10000"}
     results_md = (project.parent / "RESULTS.md").read_text()
     assert "spacy-ner-efficiency" in results_md and "lstm" in results_md
+    # spaCy's ner logs its dev curve with wall time, like ours (for time-to-F1).
+    for run in ("spacy-ner-efficiency-s0", "lstm-s0"):
+        log = (project / "training" / f"conll2003-{run}" / "log.jsonl").read_text().splitlines()
+        assert log and all("seconds" in json.loads(line) for line in log)
+    train_speed = json.loads(
+        (project / "benchmarks" / "train-speed-conll2003-lstm-s0.json").read_text())
+    assert set(train_speed) == {"lstm", "spacy-ner-efficiency"}
+    assert all(r["words_per_second"] > 0 and r["peak_rss_mb"] > 100 for r in train_speed.values())

@@ -36,3 +36,17 @@ def test_bad_metrics_file_is_named(tmp_path):
     srsly.write_json(tmp_path / "broken.json", {"dataset": "x"})
     with pytest.raises(ValueError, match="broken.json"):
         read_metrics(tmp_path)
+
+
+def test_person_only_rows_are_their_own_group(tmp_path):
+    """A cross-domain or pretrained row scored on PER alone has no comparable overall F1."""
+    srsly.write_json(tmp_path / "a.json", metrics("conll2003", "lstm", 0, 0.90, 0.95))
+    per_only = metrics("conll2003", "lstm", 0, 0.70, 0.70)
+    per_only.update({"eval_on": "wnut17", "types": ["PER"]})
+    srsly.write_json(tmp_path / "b.json", per_only)
+    table = aggregate(read_metrics(tmp_path))
+    assert [(r["eval_on"], r["types"], r["runs"]) for r in table] == [
+        ("", "", 1), ("wnut17", "PER", 1)]
+    text = results_markdown(table)
+    assert "| conll2003 → wnut17 | lstm | (PER only) | 70.00 |" in text
+    assert "| conll2003 | lstm | 90.00 | 95.00 |" in text
