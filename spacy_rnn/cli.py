@@ -95,7 +95,12 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_results(args: argparse.Namespace) -> None:
     from .results import aggregate, read_metrics, results_markdown
 
-    table = results_markdown(aggregate(read_metrics(args.metrics_dir)))
+    rows = aggregate(read_metrics(args.metrics_dir))
+    table = results_markdown(rows)
+    if args.plot:
+        from .report import plot_results
+
+        plot_results(rows, args.plot)
     args.output.write_text(args.header.read_text(encoding="utf8") + "\n" + table
                            if args.header else table, encoding="utf8")
     print(table)
@@ -249,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metrics_dir", type=Path)
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--header", type=Path, default=None, help="Markdown to put above the table")
+    p.add_argument("--plot", type=Path, default=None, help="PNG: systems side by side per test set")
     p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("benchmark", help="Inference words/s vs blank and a baseline.")

@@ -67,6 +67,7 @@ class Errors(metaclass=ErrorsWithCodes):
               "labels, e.g. PER.")
     RNN047 = ("The {what} has no evaluation with timing (seconds): was it written by "
               "spacy_rnn.DiagnosticsLogger.v1 with an output_file?")
+    RNN048 = ("No results to plot: the metrics folder holds no metrics/*.json yet.")
     # Annotation and distributed training
     RNN050 = ("Cannot read {path}: it {problem}. Expected a .parquet/.jsonl/.json "
               "file, a folder of them, or a folder written by Dataset.save_to_disk.")

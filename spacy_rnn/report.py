@@ -196,6 +196,46 @@ def write_report(
     return md_path
 
 
+def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
+    """Systems side by side per test set: test F1 and PER F1 (mean, ± std over seeds).
+
+    One panel per test set. A cross-domain row (a model scored on another
+    dataset's test split) appears in the panel of the set it was scored on;
+    rows scored on the person type only have no overall bar.
+
+    table (Sequence[Dict]): rows from `spacy_rnn.results.aggregate`.
+    png_path (Union[str, Path]): where to write the PNG.
+    RETURNS (Path): png_path.
+    """
+    panels: Dict[str, List[Dict]] = {}
+    for row in table:
+        panels.setdefault(row["eval_on"] or row["dataset"], []).append(row)
+    if not panels:
+        raise ValueError(Errors.RNN048)
+    height = sum(len(rows) for rows in panels.values()) * 0.45 + 1.2 * len(panels)
+    fig = _new_figure((8, max(3.0, height)))
+    axes = fig.subplots(len(panels), 1, squeeze=False,
+                        height_ratios=[len(rows) + 1 for rows in panels.values()])[:, 0]
+    for ax, (test_set, rows) in zip(axes, sorted(panels.items())):
+        names = [row["config"] + (f" (trained on {row['dataset']})" if row["eval_on"] else "")
+                 for row in rows]
+        ys = list(range(len(rows)))
+        for offset, key, label in ((-0.2, "f1", "test F1"), (0.2, "per_f1", "test PER F1")):
+            values = [row[key][0] if not (key == "f1" and row.get("types")) else 0.0
+                      for row in rows]
+            errors = [row[key][1] or 0.0 for row in rows]
+            ax.barh([y + offset for y in ys], values, height=0.4, xerr=errors, label=label)
+        ax.set_yticks(ys, names)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_title(test_set)
+        ax.grid(axis="x", alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncols=2, fontsize=9)
+    axes[-1].set_xlabel("F1 (seqeval, strict IOB2, test split)")
+    return _save(fig, png_path)
+
+
 def _read_diagnostics_if_any(path: Optional[Union[str, Path]]) -> List[Dict]:
     from .diagnostics import read_diagnostics_log
 

@@ -2,6 +2,8 @@
 import pytest
 import srsly
 
+from spacy_rnn.cli import main
+from spacy_rnn.report import plot_results
 from spacy_rnn.results import aggregate, read_metrics, results_markdown
 
 
@@ -50,3 +52,22 @@ def test_person_only_rows_are_their_own_group(tmp_path):
     text = results_markdown(table)
     assert "| conll2003 → wnut17 | lstm | (PER only) | 70.00 |" in text
     assert "| conll2003 | lstm | 90.00 | 95.00 |" in text
+
+
+def test_results_command_writes_table_and_plot(tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    for seed, f1 in enumerate([0.90, 0.92]):
+        srsly.write_json(metrics_dir / f"c-{seed}.json", metrics("conll2003", "lstm", seed, f1, 0.95))
+    cross = metrics("conll2003", "lstm", 0, 0.6, 0.6)
+    cross.update({"eval_on": "wnut17", "types": ["PER"]})
+    srsly.write_json(metrics_dir / "x.json", cross)
+    out, png = tmp_path / "RESULTS.md", tmp_path / "results.png"
+    assert main(["results", str(metrics_dir), "--output", str(out), "--plot", str(png)]) == 0
+    assert "91.00 ± 1.41" in out.read_text()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_plot_results_needs_rows(tmp_path):
+    with pytest.raises(ValueError, match="RNN048"):
+        plot_results([], tmp_path / "x.png")
