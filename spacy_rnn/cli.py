@@ -185,6 +185,15 @@ def cmd_annotate(args: argparse.Namespace) -> None:
     print(srsly.json_dumps(summary))
 
 
+def cmd_baseline_config(args: argparse.Namespace) -> None:
+    """Write spaCy's default ner config (a variant of `spacy init config -p ner`)."""
+    from .baselines import spacy_ner_config
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    spacy_ner_config(args.variant).to_disk(args.output)
+    print(f"Written: {args.output}")
+
+
 def cmd_train_speed(args: argparse.Namespace) -> None:
     """Training words/s, time to a dev F1 and peak RSS of finished training runs."""
     from .benchmark import training_speed, training_speed_markdown
@@ -268,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     p.add_argument("--scaling", default="", help="NAME: also time per token vs doc length")
     p.set_defaults(func=cmd_benchmark)
+
+    p = sub.add_parser("baseline-config", help="spaCy's default ner config, a named variant.")
+    p.add_argument("variant", help="efficiency, accuracy or efficiency-vectors")
+    p.add_argument("output", type=Path)
+    p.set_defaults(func=cmd_baseline_config)
 
     p = sub.add_parser("train-speed", help="Training words/s, time to a dev F1, peak RSS.")
     p.add_argument("--run", action="append", required=True,
