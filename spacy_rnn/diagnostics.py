@@ -261,8 +261,9 @@ def make_diagnostics_logger(
     """spaCy's ConsoleLogger.v3, plus gradient-flow diagnostics for every rnn_tagger.
 
     diagnose_every (int): measure the gradient-by-distance profile every N
-        updates (0 = diagnostics off; the first four settings then behave
-        exactly like spacy.ConsoleLogger.v3).
+        updates (0 = diagnostics off; the first three settings then behave
+        like spacy.ConsoleLogger.v3's, except that each line of output_file
+        also has "seconds" and "words": wall time and words seen so far).
     diagnostics_file (Optional[Union[str, Path]]): JSON-lines file that gets
         one line per rnn_tagger per evaluation (created, possibly empty,
         whenever it is given).
