@@ -221,9 +221,9 @@ def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
                  for row in rows]
         ys = list(range(len(rows)))
         for offset, key, label in ((-0.2, "f1", "test F1"), (0.2, "per_f1", "test PER F1")):
-            values = [row[key][0] if not (key == "f1" and row.get("types")) else 0.0
-                      for row in rows]
-            errors = [row[key][1] or 0.0 for row in rows]
+            shown = [not (key == "f1" and row.get("types")) for row in rows]
+            values = [row[key][0] if show else 0.0 for row, show in zip(rows, shown)]
+            errors = [(row[key][1] or 0.0) if show else 0.0 for row, show in zip(rows, shown)]
             ax.barh([y + offset for y in ys], values, height=0.4, xerr=errors, label=label)
         ax.set_yticks(ys, names)
         ax.invert_yaxis()
