@@ -113,6 +113,20 @@ def scaling(
     return out
 
 
+def batch_scaling(
+    nlp: Language, texts: Sequence[str], batch_sizes: Sequence[int] = (1, 10, 100, 1000)
+) -> Dict[int, float]:
+    """Microseconds per token at each `nlp.pipe` batch size, on the same texts.
+
+    Batching lets the recurrent encoder work on many sequences per time step; a
+    cost that does not fall from batch size 1 to 100 means per-doc overhead
+    dominates, one that rises at the top means padding or memory waste.
+    """
+    n_tokens = sum(len(doc) for doc in nlp.tokenizer.pipe(texts))
+    time_pipeline(nlp, texts[: max(1, len(texts) // 10)], max(batch_sizes))  # warm-up
+    return {size: 1e6 * time_pipeline(nlp, texts, size) / n_tokens for size in batch_sizes}
+
+
 def machine_info() -> Dict[str, object]:
     return {
         "cpus": os.cpu_count(),

@@ -109,7 +109,13 @@ def cmd_results(args: argparse.Namespace) -> None:
 def cmd_benchmark(args: argparse.Namespace) -> None:
     import torch
 
-    from .benchmark import benchmark_inference, load_texts, scaling, speed_markdown
+    from .benchmark import (
+        batch_scaling,
+        benchmark_inference,
+        load_texts,
+        scaling,
+        speed_markdown,
+    )
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -120,6 +126,9 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
     if args.scaling:
         result["scaling_us_per_token"] = {
             name: scaling(nlp) for name, nlp in pipelines.items() if name == args.scaling}
+        result["batch_scaling_us_per_token"] = {
+            name: batch_scaling(nlp, texts) for name, nlp in pipelines.items()
+            if name == args.scaling}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     srsly.write_json(args.output, result)
     print(speed_markdown(result))

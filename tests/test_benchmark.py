@@ -6,6 +6,7 @@ from spacy.tokens import DocBin
 
 from spacy_rnn.benchmark import (
     BLANK,
+    batch_scaling,
     benchmark_inference,
     scaling,
     speed_markdown,
@@ -31,6 +32,8 @@ def test_benchmark_inference_alternates_and_compares():
     assert "| rnn |" in speed_markdown(result)
     per_token = scaling(nlp, lengths=(10, 100), total_tokens=400)
     assert set(per_token) == {10, 100} and all(v > 0 for v in per_token.values())
+    per_batch = batch_scaling(nlp, texts, batch_sizes=(1, 4))
+    assert set(per_batch) == {1, 4} and all(v > 0 for v in per_batch.values())
 
 
 def test_benchmark_cli(tmp_path):

@@ -110,6 +110,7 @@ def test_compare_workflow_ends_with_the_speed_benchmarks(tmp_path):
     assert speed["pipelines"]["spacy-ner"]["vs_baseline"] == 1.0
     assert speed["pipelines"]["lstm"]["vs_baseline"] > 0
     assert set(speed["scaling_us_per_token"]["lstm"]) == {"10", "100", "1000", "10000"}
+    assert set(speed["batch_scaling_us_per_token"]["lstm"]) == {"1", "10", "100", "1000"}
     results_md = (project.parent / "RESULTS.md").read_text()
     assert "spacy-ner-efficiency" in results_md and "lstm" in results_md
     # spaCy's ner logs its dev curve with wall time, like ours (for time-to-F1).
