@@ -212,11 +212,12 @@ def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
         panels.setdefault(row["eval_on"] or row["dataset"], []).append(row)
     if not panels:
         raise ValueError(Errors.RNN048)
-    height = sum(len(rows) for rows in panels.values()) * 0.45 + 1.2 * len(panels)
+    ordered = sorted(panels.items())
+    height = sum(len(rows) for _, rows in ordered) * 0.45 + 1.2 * len(ordered)
     fig = _new_figure((8, max(3.0, height)))
-    axes = fig.subplots(len(panels), 1, squeeze=False,
-                        height_ratios=[len(rows) + 1 for rows in panels.values()])[:, 0]
-    for ax, (test_set, rows) in zip(axes, sorted(panels.items())):
+    axes = fig.subplots(len(ordered), 1, squeeze=False,
+                        height_ratios=[len(rows) + 1 for _, rows in ordered])[:, 0]
+    for ax, (test_set, rows) in zip(axes, ordered):
         names = [row["config"] + (f" (trained on {row['dataset']})" if row["eval_on"] else "")
                  for row in rows]
         ys = list(range(len(rows)))
