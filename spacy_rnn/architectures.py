@@ -56,6 +56,33 @@ def build_token_embed(
     )
 
 
+@registry.architectures("spacy_rnn.TokenEmbed.v2")
+def build_token_embed_v2(
+    width: int = 128,
+    vocab_size: Optional[int] = 20000,
+    vocab_width: int = 64,
+    vocab_attr: str = "NORM",
+    hash_attrs: List[str] = ["PREFIX", "SUFFIX", "SHAPE"],  # noqa: B006 (read only)
+    hash_rows: List[int] = [1000, 2500, 500],  # noqa: B006 (read only)
+    hash_width: int = 32,
+    char_width: Optional[int] = 32,
+    char_max_chars: int = 20,
+    include_static_vectors: bool = False,
+    dropout: float = 0.1,
+    unk_dropout: float = 0.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """TokenEmbed.v1 plus `unk_dropout`: in training, look a token up as UNK in
+    the one-hot vocabulary with this probability, so that the UNK row every
+    unseen word gets at test time is trained, and names are tagged from their
+    spelling and context rather than recalled.
+    """
+    return TokenEmbed(
+        width, vocab_size, vocab_width, vocab_attr, list(hash_attrs), list(hash_rows),
+        hash_width, char_width, char_max_chars, include_static_vectors, dropout,
+        unk_dropout,
+    )
+
+
 @registry.architectures("spacy_rnn.VocabEmbed.v1")
 def build_vocab_embed(width: int, vocab_size: int, attr: str = "NORM") -> Model[List[Doc], Ragged]:
     """The one-hot vocabulary (top-N words + UNK) as an embedding-row lookup."""

@@ -34,13 +34,22 @@ from ..errors import Errors
 UNK_ROW = 0  # row 0 of the one-hot vocabulary table is the UNK vector
 
 
+def _check_probability(setting: str, value: object) -> None:
+    if (not isinstance(value, (int, float)) or isinstance(value, bool)
+            or not 0.0 <= value < 1.0):
+        raise ValueError(Errors.RNN001.format(
+            setting=setting, value=value, expected="a number in [0, 1)"))
+
+
 def _check_positive(setting: str, value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(Errors.RNN001.format(
             setting=setting, value=value, expected="an integer >= 1"))
 
 
-def VocabEmbed(width: int, vocab_size: int, attr: str = "NORM") -> Model[List[Doc], Ragged]:
+def VocabEmbed(
+    width: int, vocab_size: int, attr: str = "NORM", unk_dropout: float = 0.0
+) -> Model[List[Doc], Ragged]:
     """The one-hot vocabulary input, as a row lookup.
 
     A one-hot x_t (top-N words + UNK) times W_xh *is* a row of W_xh, so this is
@@ -52,9 +61,16 @@ def VocabEmbed(width: int, vocab_size: int, attr: str = "NORM") -> Model[List[Do
     width (int): Output width per token.
     vocab_size (int): N, the maximum number of words kept (most frequent first).
     attr (str): Token attribute the vocabulary is over ("NORM", "LOWER", "ORTH").
+    unk_dropout (float): In training, the probability that a token is looked up
+        as UNK instead of its own row. A vocabulary counted from the training
+        set holds nearly every training word, so without this the UNK row is
+        almost never trained, yet it is what every unseen test name gets; and
+        the tagger learns to recall names rather than read their context
+        (Lample et al. 2016 replace singletons by UNK for the same reason).
     """
     _check_positive("vocab_size", vocab_size)
     _check_positive("vocab_width", width)
+    _check_probability("unk_dropout", unk_dropout)
     if attr.upper() not in ATTR_IDS:
         raise ValueError(Errors.RNN001.format(
             setting="vocab_attr", value=attr, expected="a spaCy token attribute, e.g. NORM"))
@@ -64,7 +80,8 @@ def VocabEmbed(width: int, vocab_size: int, attr: str = "NORM") -> Model[List[Do
         init=_vocab_init,
         params={"E": None},
         dims={"nO": width, "nV": None},
-        attrs={"attr": attr.upper(), "vocab_size": vocab_size, "words": None},
+        attrs={"attr": attr.upper(), "vocab_size": vocab_size, "words": None,
+               "unk_dropout": float(unk_dropout)},
     )
 
 
@@ -138,6 +155,10 @@ def _vocab_forward(
     keys = (numpy.concatenate([doc.to_array(attr) for doc in docs])
             if docs else numpy.zeros((0,), dtype="uint64"))
     rows_np = vocab_rows(model, keys.astype("uint64"))
+    unk_dropout = model.attrs.get("unk_dropout", 0.0)
+    if is_train and unk_dropout > 0.0:
+        # numpy's global generator: seeded by spaCy's fix_random_seed.
+        rows_np = numpy.where(numpy.random.random(len(rows_np)) < unk_dropout, UNK_ROW, rows_np)
     rows = model.ops.asarray1i(rows_np)
     E = model.get_param("E")
     output = Ragged(E[rows], model.ops.asarray1i(lengths))
@@ -267,16 +288,15 @@ def TokenEmbed(
     char_max_chars: int,
     include_static_vectors: bool,
     dropout: float,
+    unk_dropout: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Combine the enabled feature groups and project them to `width` per token."""
     _check_positive("width", width)
-    if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(Errors.RNN001.format(
-            setting="dropout", value=dropout, expected="a number in [0, 1)"))
+    _check_probability("dropout", dropout)
     features: List[Model[List[Doc], Ragged]] = []
     concat_width = 0
     if vocab_size is not None:
-        features.append(VocabEmbed(vocab_width, vocab_size, vocab_attr))
+        features.append(VocabEmbed(vocab_width, vocab_size, vocab_attr, unk_dropout))
         concat_width += vocab_width
     if hash_attrs:
         _check_positive("hash_width", hash_width)

@@ -1,0 +1,77 @@
+"""Token features: unk_dropout trains the UNK row and leaves prediction untouched."""
+import numpy
+import pytest
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+from thinc.api import fix_random_seed
+
+from spacy_rnn.models.embed import VocabEmbed, set_vocab_words
+
+from .corpus import make_examples, make_nlp, train
+
+WORDS = ["harry", "potter", "met", "ron"]
+
+
+def _layer(unk_dropout):
+    layer = VocabEmbed(8, 10, "ORTH", unk_dropout)
+    set_vocab_words(layer, WORDS)
+    layer.initialize()
+    return layer
+
+
+def _unk_share(layer, docs, is_train):
+    out, backprop = layer(docs, is_train=is_train)
+    unk = layer.get_param("E")[0]
+    return float(numpy.all(out.data == unk, axis=1).mean()), out, backprop
+
+
+def test_unk_dropout_reads_tokens_as_unk_in_training_only():
+    fix_random_seed(0)
+    layer = _layer(0.3)
+    docs = [Doc(Vocab(), words=WORDS * 500)]  # every word is in the vocabulary
+    share, out, backprop = _unk_share(layer, docs, is_train=True)
+    assert 0.27 < share < 0.33
+    assert _unk_share(layer, docs, is_train=False)[0] == 0.0
+    # The dropped tokens' gradient trains the UNK row.
+    backprop(out.__class__(numpy.ones_like(out.data), out.lengths))
+    dE = layer.get_grad("E")
+    assert dE[0, 0] == pytest.approx(share * len(WORDS) * 500)
+
+
+def test_unk_dropout_zero_is_the_plain_lookup():
+    fix_random_seed(0)
+    layer = _layer(0.0)
+    docs = [Doc(Vocab(), words=WORDS * 50)]
+    assert _unk_share(layer, docs, is_train=True)[0] == 0.0
+
+
+def test_unk_dropout_is_seeded():
+    docs = [Doc(Vocab(), words=WORDS * 50)]
+    layer = _layer(0.5)
+    fix_random_seed(1)
+    first = layer(docs, is_train=True)[0].data.copy()
+    fix_random_seed(1)
+    assert numpy.array_equal(layer(docs, is_train=True)[0].data, first)
+
+
+@pytest.mark.parametrize("value", [1.0, -0.1, "0.2", True])
+def test_bad_unk_dropout_is_named(value):
+    with pytest.raises(ValueError, match="unk_dropout"):
+        make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v2",
+                                  "unk_dropout": value}})
+
+
+def test_token_embed_v2_trains_and_round_trips(tmp_path):
+    import spacy
+
+    fix_random_seed(0)
+    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v2",
+                                    "unk_dropout": 0.2}})
+    train(nlp, make_examples(nlp), n_iter=20)
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    layer = next(n for n in loaded.get_pipe("rnn_tagger").model.walk() if n.name == "vocab_embed")
+    assert layer.attrs["unk_dropout"] == 0.2
+    text = "Harry Potter met Ron Weasley"
+    assert [(e.text, e.label_) for e in loaded(text).ents] == [
+        (e.text, e.label_) for e in nlp(text).ents]
