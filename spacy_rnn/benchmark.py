@@ -199,7 +199,7 @@ def speed_markdown(result: Dict) -> str:
     lines = [
         f"{result['words']:,} words ({result['texts']} texts), median of {result['rounds']} "
         f"alternating rounds, batch size {result['batch_size']}; {m['cpus']} CPUs, "
-        f"{m['torch_threads']} torch threads, GPU: {m['cuda'] or 'none'}.",
+        f"torch threads: {m['torch_threads']}, GPU: {m['cuda'] or 'none'}.",
         "",
         "| pipeline | words/s | × blank | × baseline |",
         "|---|---:|---:|---:|",

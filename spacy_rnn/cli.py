@@ -68,7 +68,9 @@ def _hardware(gpu_id: int) -> str:
 
     if gpu_id >= 0 and torch.cuda.is_available():
         return f"GPU {torch.cuda.get_device_name(gpu_id)}"
-    return f"CPU x{os.cpu_count()} ({platform.machine()}), {torch.get_num_threads()} torch threads"
+    threads = torch.get_num_threads()
+    return (f"CPU x{os.cpu_count()} ({platform.machine()}), "
+            f"{threads} torch thread{'s' if threads != 1 else ''}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
