@@ -83,6 +83,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         args.model, args.test_path, dataset=args.dataset, config=args.config,
         seed=args.seed, label_map=label_map,
         types=[t for t in args.types.split(",") if t] or None,
+        train_path=args.train_path,
     )
     meta_path = args.model.parent / TRAIN_META
     if meta_path.exists():
@@ -268,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--types", default="",
                    help="score only these entity types, comma-separated (e.g. PER); "
                         "others are dropped from gold and predictions")
+    p.add_argument("--train-path", type=Path, default=None,
+                   help="the training DocBin: adds recall on test entities seen and "
+                        "unseen in training")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("results", help="Collect metrics/*.json into a Markdown results table.")

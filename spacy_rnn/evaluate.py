@@ -12,7 +12,7 @@ import json
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import spacy
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
@@ -115,6 +115,7 @@ def evaluate_model(
     batch_size: int = 256,
     label_map: Optional[Dict[str, str]] = None,
     types: Optional[Sequence[str]] = None,
+    train_path: Optional[Union[str, Path]] = None,
 ) -> Dict:
     """Evaluate a pipeline's entities on a gold DocBin.
 
@@ -137,6 +138,10 @@ def evaluate_model(
         gold and predictions alike. For comparing systems whose label sets
         differ (a CoNLL model on WNUT-17, an OntoNotes model on CoNLL), where
         only the shared type means anything. None = all types.
+    train_path (Optional[Union[str, Path]]): The training DocBin. If given, the
+        result gets "recall_by_novelty": recall on test entities whose text and
+        type occur as an entity in training ("seen") and on the rest
+        ("unseen"), see `novelty_recall`.
     RETURNS (Dict): The `seqeval_report` keys "overall" and "per_type", plus
         "spacy" (ents_p/ents_r/ents_f/ents_per_type from spaCy's NER scorer),
         "dataset", "config", "seed", "n_docs", "n_words" and "words_per_second".
@@ -155,6 +160,10 @@ def evaluate_model(
         _relabel_ents(doc, gold_mapper)
     metrics = seqeval_report(docs_to_iob(gold_docs), docs_to_iob(pred_docs))
     metrics["spacy"] = spacy_ner_scores(pred_docs, gold_docs)
+    if train_path is not None:
+        train_docs = _read_gold_docs(Path(train_path), nlp)
+        metrics["recall_by_novelty"] = novelty_recall(
+            gold_docs, pred_docs, training_entities(train_docs, gold_mapper))
     n_words = sum(len(doc) for doc in gold_docs)
     metrics.update({
         "dataset": dataset,
@@ -167,6 +176,51 @@ def evaluate_model(
         "words_per_second": n_words / seconds if seconds > 0 else 0.0,
     })
     return metrics
+
+
+def training_entities(
+    train_docs: Iterable[Doc], mapper: LabelMapper = normalize_label
+) -> Set[Tuple[str, str]]:
+    """(text, label) of every entity in the training docs, labels mapped as the
+    test gold is (so "person" in one set and "PER" in another are one type)."""
+    return {(ent.text, mapper(ent.label_)) for doc in train_docs for ent in doc.ents}
+
+
+def novelty_recall(
+    gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], seen: Set[Tuple[str, str]]
+) -> Dict[str, Dict[str, Dict]]:
+    """Recall on test entities seen in training versus unseen ones.
+
+    A test set's F1 mixes names the model could have memorised with names it
+    must infer from spelling and context; on CoNLL-2003 about half the test
+    entities are unseen, and that half is where taggers differ (Augenstein et
+    al. 2017). Precision has no such split (a false positive has no gold
+    entity to be seen or not), so only recall is reported.
+
+    gold_docs (Sequence[Doc]): Gold docs, labels already normalized.
+    pred_docs (Sequence[Doc]): Predicted docs on the same tokens.
+    seen (Set[Tuple[str, str]]): (text, label) pairs from `training_entities`.
+    RETURNS (Dict[str, Dict[str, Dict]]): {"seen"|"unseen": {"overall"|label:
+        {"recall", "support"}}}, recall None where support is 0.
+    """
+    found: Dict[Tuple[str, str], List[int]] = {}
+    for gold, pred in zip(gold_docs, pred_docs):
+        predicted = {(e.start, e.end, e.label_) for e in pred.ents}
+        for ent in gold.ents:
+            group = "seen" if (ent.text, ent.label_) in seen else "unseen"
+            hit = int((ent.start, ent.end, ent.label_) in predicted)
+            for key in ((group, "overall"), (group, ent.label_)):
+                counts = found.setdefault(key, [0, 0])
+                counts[0] += hit
+                counts[1] += 1
+    result: Dict[str, Dict[str, Dict]] = {"seen": {}, "unseen": {}}
+    for group in result:
+        labels = sorted({label for g, label in found if g == group and label != "overall"})
+        for label in ["overall"] + labels:
+            hits, support = found.get((group, label), [0, 0])
+            result[group][label] = {
+                "recall": hits / support if support else None, "support": support}
+    return result
 
 
 def spacy_ner_scores(pred_docs: Sequence[Doc], gold_docs: Sequence[Doc]) -> Dict:
@@ -214,6 +268,22 @@ def metrics_markdown(metrics: Dict) -> str:
             f"ents_r {_percent(spacy_scores.get('ents_r'))}, "
             f"ents_f {_percent(spacy_scores.get('ents_f'))}"
         )
+    novelty = metrics.get("recall_by_novelty")
+    if novelty:
+        lines.append("")
+        lines.append("Recall on test entities seen in training (same text and type) and unseen:")
+        lines.append("")
+        lines.append("| | seen | support | unseen | support |")
+        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        labels = ["overall"] + sorted(
+            {label for group in novelty.values() for label in group} - {"overall"},
+            key=lambda label: (label != PERSON, label))
+        for label in labels:
+            seen = novelty["seen"].get(label, {"recall": None, "support": 0})
+            unseen = novelty["unseen"].get(label, {"recall": None, "support": 0})
+            lines.append(
+                f"| {label} | {_percent(seen['recall'])} | {seen['support']} "
+                f"| {_percent(unseen['recall'])} | {unseen['support']} |")
     return "\n".join(lines) + "\n"
 
 

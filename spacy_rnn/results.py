@@ -53,6 +53,7 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
         seconds = [r.get("training", {}).get("seconds") for r in group]
         seconds = [s for s in seconds if s is not None]
         hardware = {r.get("training", {}).get("hardware", "") for r in group} - {""}
+        unseen = [100 * recall for recall in map(_unseen_person_recall, group) if recall is not None]
         table.append({
             "dataset": dataset,
             "config": config,
@@ -62,10 +63,17 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
             "seeds": sorted(r.get("seed") for r in group if r.get("seed") is not None),
             "f1": _mean_std(f1),
             "per_f1": _mean_std(per),
+            # Over the runs that recorded it (evaluate --train-path); None if none did.
+            "per_unseen_recall": _mean_std(unseen) if unseen else None,
             "train_minutes": statistics.mean(seconds) / 60 if seconds else None,
             "hardware": ", ".join(sorted(hardware)),
         })
     return table
+
+
+def _unseen_person_recall(run: Dict) -> Optional[float]:
+    """Recall on test persons never seen as persons in training, if recorded."""
+    return run.get("recall_by_novelty", {}).get("unseen", {}).get("PER", {}).get("recall")
 
 
 def _mean_std(values: List[float]) -> Tuple[float, Optional[float]]:
@@ -80,9 +88,9 @@ def _fmt(value: Tuple[float, Optional[float]]) -> str:
 def results_markdown(table: List[Dict]) -> str:
     """The results table as Markdown: our runs and baselines, then published anchors."""
     lines = [
-        "| dataset | system (config) | test F1 | test PER F1 | runs (seeds) | train time "
-        "| hardware |",
-        "|---|---|---:|---:|---|---:|---|",
+        "| dataset | system (config) | test F1 | test PER F1 | PER recall, unseen names "
+        "| runs (seeds) | train time | hardware |",
+        "|---|---|---:|---:|---:|---|---:|---|",
     ]
     for row in table:
         dataset = row["dataset"] + (f" → {row['eval_on']}" if row["eval_on"] else "")
@@ -90,8 +98,9 @@ def results_markdown(table: List[Dict]) -> str:
         # Scored on a subset of types: the overall F1 is that subset's, not comparable.
         overall = _fmt(row["f1"]) if not row.get("types") else f"({row['types']} only)"
         seeds = ", ".join(str(s) for s in row["seeds"]) or "–"
+        unseen = _fmt(row["per_unseen_recall"]) if row.get("per_unseen_recall") else "–"
         lines.append(
-            f"| {dataset} | {row['config']} | {overall} | {_fmt(row['per_f1'])} "
+            f"| {dataset} | {row['config']} | {overall} | {_fmt(row['per_f1'])} | {unseen} "
             f"| {row['runs']} ({seeds}) | {minutes} | {row['hardware'] or '–'} |"
         )
     datasets = sorted({row["dataset"] for row in table} & set(PUBLISHED))

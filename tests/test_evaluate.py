@@ -238,3 +238,42 @@ def test_write_metrics(tmp_path, ruler_nlp, gold_path):
     write_metrics(metrics, json_path, md_path)
     assert json.loads(json_path.read_text(encoding="utf-8")) == metrics
     assert md_path.read_text(encoding="utf-8") == metrics_markdown(metrics)
+
+
+@pytest.fixture
+def train_path(tmp_path, ruler_nlp):
+    # Alice is a person here under another name for the type; Acme is a LOC here
+    # (so the test's ORG "Acme" is unseen as an ORG); Paris is a LOC as in the test.
+    docs = [
+        Doc(ruler_nlp.vocab, words="Alice visited Acme".split(), ents=["B-PERSON", "O", "B-LOC"]),
+        Doc(ruler_nlp.vocab, words="Paris".split(), ents=["B-LOC"]),
+    ]
+    path = tmp_path / "train.spacy"
+    DocBin(docs=docs).to_disk(path)
+    return path
+
+
+def test_recall_by_novelty(ruler_nlp, gold_path, train_path):
+    # By hand: seen = Alice x2 (PER), Paris (LOC), all found. Unseen = Bob Smith
+    # (found), Carol (missed), Acme as ORG (found), Acme Corp (missed).
+    metrics = evaluate_model(ruler_nlp, gold_path, label_map={"GPE": "LOC"},
+                             train_path=train_path)
+    novelty = metrics["recall_by_novelty"]
+    assert novelty["seen"]["overall"] == {"recall": 1.0, "support": 3}
+    assert novelty["unseen"]["overall"] == {"recall": 0.5, "support": 4}
+    assert novelty["seen"]["PER"] == {"recall": 1.0, "support": 2}
+    assert novelty["unseen"]["PER"] == {"recall": 0.5, "support": 2}
+    assert novelty["unseen"]["ORG"] == {"recall": 0.5, "support": 2}
+    assert "ORG" not in novelty["seen"]
+    markdown = metrics_markdown(metrics)
+    assert "| overall | 100.00 | 3 | 50.00 | 4 |" in markdown
+    assert "| ORG | n/a | 0 | 50.00 | 2 |" in markdown
+    # Restricted to persons, only persons are counted.
+    per_only = evaluate_model(ruler_nlp, gold_path, types=["PER"], train_path=train_path)
+    assert set(per_only["recall_by_novelty"]["unseen"]) == {"overall", "PER"}
+    assert per_only["recall_by_novelty"]["unseen"]["overall"]["support"] == 2
+
+
+def test_recall_by_novelty_missing_train_file_is_named(ruler_nlp, gold_path, tmp_path):
+    with pytest.raises(ValueError, match="RNN040.*nowhere.spacy"):
+        evaluate_model(ruler_nlp, gold_path, train_path=tmp_path / "nowhere.spacy")

@@ -71,3 +71,19 @@ def test_results_command_writes_table_and_plot(tmp_path):
 def test_plot_results_needs_rows(tmp_path):
     with pytest.raises(ValueError, match="RNN048"):
         plot_results([], tmp_path / "x.png")
+
+
+def test_unseen_person_recall_column(tmp_path):
+    """Averaged over the runs that recorded it; '–' for rows without it."""
+    for seed, recall in enumerate([0.80, 0.90]):
+        run = metrics("conll2003", "lstm", seed, 0.9, 0.95)
+        run["recall_by_novelty"] = {"seen": {}, "unseen": {"PER": {"recall": recall,
+                                                                   "support": 5}}}
+        srsly.write_json(tmp_path / f"a{seed}.json", run)
+    srsly.write_json(tmp_path / "b.json", metrics("conll2003", "spacy-ner", 0, 0.8, 0.85))
+    table = aggregate(read_metrics(tmp_path))
+    lstm = next(r for r in table if r["config"] == "lstm")
+    assert lstm["per_unseen_recall"][0] == pytest.approx(85.0)
+    text = results_markdown(table)
+    assert "| conll2003 | lstm | 90.00 ± 0.00 | 95.00 ± 0.00 | 85.00 ± 7.07 | 2 (0, 1) |" in text
+    assert "| conll2003 | spacy-ner | 80.00 | 85.00 | – | 1 (0) |" in text
