@@ -87,3 +87,17 @@ def test_unseen_person_recall_column(tmp_path):
     text = results_markdown(table)
     assert "| conll2003 | lstm | 90.00 ± 0.00 | 95.00 ± 0.00 | 85.00 ± 7.07 | 2 (0, 1) |" in text
     assert "| conll2003 | spacy-ner | 80.00 | 85.00 | – | 1 (0) |" in text
+
+
+@pytest.mark.parametrize("threads,suffix", [(1, "1 torch thread"), (2, "2 torch threads")])
+def test_hardware_string_counts_threads(threads, suffix):
+    import torch
+
+    from spacy_rnn.cli import _hardware
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        assert _hardware(-1).endswith(suffix)
+    finally:
+        torch.set_num_threads(before)
