@@ -11,7 +11,7 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d, Ragged
 
-from .models.embed import CharCNN, HashFeatures, TokenEmbed, VocabEmbed
+from .models.embed import BigramFeatures, CharCNN, HashFeatures, TokenEmbed, VocabEmbed
 from .models.encoder import RNNEncoderLayer
 from .models.tagger import BiRNNTagger
 
@@ -81,6 +81,40 @@ def build_token_embed_v2(
         hash_width, char_width, char_max_chars, include_static_vectors, dropout,
         unk_dropout,
     )
+
+
+@registry.architectures("spacy_rnn.TokenEmbed.v3")
+def build_token_embed_v3(
+    width: int = 128,
+    vocab_size: Optional[int] = 20000,
+    vocab_width: int = 64,
+    vocab_attr: str = "NORM",
+    hash_attrs: List[str] = ["PREFIX", "SUFFIX", "SHAPE"],  # noqa: B006 (read only)
+    hash_rows: List[int] = [1000, 2500, 500],  # noqa: B006 (read only)
+    hash_width: int = 32,
+    char_width: Optional[int] = 32,
+    char_max_chars: int = 20,
+    include_static_vectors: bool = False,
+    dropout: float = 0.1,
+    unk_dropout: float = 0.0,
+    bigram_width: Optional[int] = None,
+    bigram_rows: int = 50000,
+) -> Model[List[Doc], List[Floats2d]]:
+    """TokenEmbed.v2 plus hashed bigram features (`bigram_width` per side, null =
+    off): each token also gets its left and right bigram over `vocab_attr`. For
+    character-level Chinese, where a character bigram stands in for the word.
+    """
+    return TokenEmbed(
+        width, vocab_size, vocab_width, vocab_attr, list(hash_attrs), list(hash_rows),
+        hash_width, char_width, char_max_chars, include_static_vectors, dropout,
+        unk_dropout, bigram_width, bigram_rows,
+    )
+
+
+@registry.architectures("spacy_rnn.BigramFeatures.v1")
+def build_bigram_features(width: int, rows: int, attr: str = "NORM") -> Model[List[Doc], Ragged]:
+    """Hashed left and right bigram embeddings per token (2 * width wide)."""
+    return BigramFeatures(width, rows, attr)
 
 
 @registry.architectures("spacy_rnn.VocabEmbed.v1")

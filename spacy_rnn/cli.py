@@ -10,7 +10,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import spacy
 import srsly
@@ -49,8 +49,8 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
     from .benchmark import peak_rss_mb
     from .data import get_dataset
 
-    overrides = parse_config_overrides(extra)
-    overrides.setdefault("nlp.lang", get_dataset(args.dataset).lang)
+    overrides = dataset_overrides(
+        args.config_path, get_dataset(args.dataset).lang, parse_config_overrides(extra))
     start = time.time()
     train(args.config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
     # Wall time and machine, so a results table can say what each row cost.
@@ -61,6 +61,30 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
         "config": str(args.config_path),
         "overrides": {k: v for k, v in overrides.items() if not isinstance(v, Path)},
     })
+
+
+def dataset_overrides(config_path: Path, lang: str, overrides: Dict[str, Any]) -> Dict[str, Any]:
+    """Set `nlp.lang` to the dataset's language, and its tokenizer with it.
+
+    Training reads pre-tokenized DocBins, so a config's tokenizer only matters
+    once the model meets raw text. A config written for English names spaCy's
+    rule-based `spacy.Tokenizer.v1`; with `lang = "zh"` that tokenizer splits
+    Chinese only at punctuation (a whole clause becomes one token), while the
+    tagger was trained on characters. So where the config keeps that default
+    and the language's own default differs, the language's is used (for
+    Chinese: `spacy.zh.ChineseTokenizer`, segmenter "char"). An explicit
+    `--nlp.tokenizer` override or a custom tokenizer in the config is kept.
+    """
+    from spacy.util import get_lang_class, load_config
+
+    overrides = dict(overrides)
+    overrides.setdefault("nlp.lang", lang)
+    if "nlp.tokenizer" not in overrides:
+        tokenizer = load_config(config_path, interpolate=False)["nlp"].get("tokenizer", {})
+        default = get_lang_class(overrides["nlp.lang"]).default_config["nlp"]["tokenizer"]
+        if tokenizer.get("@tokenizers") == "spacy.Tokenizer.v1" and tokenizer != default:
+            overrides["nlp.tokenizer"] = dict(default)
+    return overrides
 
 
 def _hardware(gpu_id: int) -> str:

@@ -59,6 +59,12 @@ def test_workflow_all_offline_small(dataset, tmp_path):
     report = project / "reports" / f"{dataset}-lstm-s0"
     assert (report / "training_curve.png").stat().st_size > 1000
     assert (report / "per_type_f1.png").stat().st_size > 1000
+    if DATASETS[dataset].char_level:
+        # Trained on characters, the saved model must also read raw text as characters.
+        import spacy
+
+        nlp = spacy.load(project / "training" / f"{dataset}-lstm-s0" / "model-best")
+        assert [t.text for t in nlp.make_doc("张三在北京市工作。")] == list("张三在北京市工作。")
     if dataset == "conll2003":
         # A second run skips every step: deps and outputs are declared.
         again = run_workflow(project, dataset=dataset, data_dir=data_dir, **SMALL)
