@@ -23,7 +23,11 @@ PUBLISHED: Dict[str, List[Tuple[str, str]]] = {
         ("DeLFT BiLSTM-CRF + GloVe", "91.03 (PER 96.35)"),
     ],
     "wnut17": [("Flair (Akbik et al. 2018)", "50.2")],
+    "conll2002-es": [("Lample et al. 2016, BiLSTM-CRF", "85.75")],
+    "conll2002-nl": [("Lample et al. 2016, BiLSTM-CRF", "81.74")],
     "msra": [("Lattice LSTM (Zhang & Yang 2018)", "93.18")],
+    "weibo": [("Lattice LSTM (Zhang & Yang 2018)", "58.79")],
+    "resume": [("Lattice LSTM (Zhang & Yang 2018)", "94.46")],
 }
 
 
