@@ -66,11 +66,13 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
 def dataset_overrides(config_path: Path, lang: str, overrides: Dict[str, Any]) -> Dict[str, Any]:
     """Set `nlp.lang` to the dataset's language, and its tokenizer with it.
 
-    Training reads pre-tokenized DocBins, so a config's tokenizer only matters
-    once the model meets raw text. A config written for English names spaCy's
-    rule-based `spacy.Tokenizer.v1`; with `lang = "zh"` that tokenizer splits
-    Chinese only at punctuation (a whole clause becomes one token), while the
-    tagger was trained on characters. So where the config keeps that default
+    The tokenizer matters in training too: spaCy's corpus reader re-tokenizes
+    each gold sentence (`gold_preproc = false`) and aligns the labels to the new
+    tokens. A config written for English names spaCy's rule-based
+    `spacy.Tokenizer.v1`; with `lang = "zh"` that tokenizer splits Chinese only
+    at punctuation, so a whole clause becomes one token, the character-level
+    entity labels cannot be aligned and are dropped, and a saved model reads raw
+    text the same way. So where the config keeps that default
     and the language's own default differs, the language's is used (for
     Chinese: `spacy.zh.ChineseTokenizer`, segmenter "char"). An explicit
     `--nlp.tokenizer` override or a custom tokenizer in the config is kept.
