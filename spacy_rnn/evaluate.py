@@ -141,7 +141,8 @@ def evaluate_model(
     train_path (Optional[Union[str, Path]]): The training DocBin. If given, the
         result gets "recall_by_novelty": recall on test entities whose text and
         type occur as an entity in training ("seen") and on the rest
-        ("unseen"), see `novelty_recall`.
+        ("unseen"), see `novelty_recall`; and, if the pipeline has a static
+        vectors table, "unseen_recall_by_vectors", see `vectors_recall`.
     RETURNS (Dict): The `seqeval_report` keys "overall" and "per_type", plus
         "spacy" (ents_p/ents_r/ents_f/ents_per_type from spaCy's NER scorer),
         "dataset", "config", "seed", "n_docs", "n_words" and "words_per_second".
@@ -162,8 +163,10 @@ def evaluate_model(
     metrics["spacy"] = spacy_ner_scores(pred_docs, gold_docs)
     if train_path is not None:
         train_docs = _read_gold_docs(Path(train_path), nlp)
-        metrics["recall_by_novelty"] = novelty_recall(
-            gold_docs, pred_docs, training_entities(train_docs, gold_mapper))
+        seen = training_entities(train_docs, gold_mapper)
+        metrics["recall_by_novelty"] = novelty_recall(gold_docs, pred_docs, seen)
+        if _has_vector_table(nlp):
+            metrics["unseen_recall_by_vectors"] = vectors_recall(gold_docs, pred_docs, seen)
     n_words = sum(len(doc) for doc in gold_docs)
     metrics.update({
         "dataset": dataset,
@@ -203,17 +206,67 @@ def novelty_recall(
     RETURNS (Dict[str, Dict[str, Dict]]): {"seen"|"unseen": {"overall"|label:
         {"recall", "support"}}}, recall None where support is 0.
     """
+    def group(ent: Span) -> str:
+        return "seen" if (ent.text, ent.label_) in seen else "unseen"
+
+    return grouped_recall(gold_docs, pred_docs, group, ("seen", "unseen"))
+
+
+def vectors_recall(
+    gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], seen: Set[Tuple[str, str]]
+) -> Dict[str, Dict[str, Dict]]:
+    """Recall on *unseen* test entities, split by whether the static vectors know them.
+
+    Pretrained vectors are what a tagger knows about a name it never saw in
+    training, so a table that lacks a test name's tokens is a candidate
+    explanation for a missed entity. This split tests that explanation rather
+    than assuming it: "in_vectors" holds the unseen entities every token of
+    which has a row in the pipeline's vectors table (`Token.has_vector`),
+    "not_in_vectors" the rest. Seen entities are left out: memorisation, not
+    the vectors, decides them.
+
+    gold_docs (Sequence[Doc]): Gold docs in the pipeline's vocab (so tokens see
+        its vectors), labels already normalized.
+    pred_docs (Sequence[Doc]): Predicted docs on the same tokens.
+    seen (Set[Tuple[str, str]]): (text, label) pairs from `training_entities`.
+    RETURNS (Dict[str, Dict[str, Dict]]): {"in_vectors"|"not_in_vectors":
+        {"overall"|label: {"recall", "support"}}}, recall None where support is 0.
+    """
+    def group(ent: Span) -> Optional[str]:
+        if (ent.text, ent.label_) in seen:
+            return None
+        return "in_vectors" if all(token.has_vector for token in ent) else "not_in_vectors"
+
+    return grouped_recall(gold_docs, pred_docs, group, ("in_vectors", "not_in_vectors"))
+
+
+def grouped_recall(
+    gold_docs: Sequence[Doc],
+    pred_docs: Sequence[Doc],
+    group_of: Callable[[Span], Optional[str]],
+    groups: Sequence[str],
+) -> Dict[str, Dict[str, Dict]]:
+    """Exact-match recall of gold entities, per group and type.
+
+    group_of (Callable[[Span], Optional[str]]): A gold entity's group, or None
+        to leave it out.
+    groups (Sequence[str]): The groups to report, each present even if empty.
+    RETURNS (Dict[str, Dict[str, Dict]]): {group: {"overall"|label: {"recall",
+        "support"}}}, recall None where support is 0.
+    """
     found: Dict[Tuple[str, str], List[int]] = {}
     for gold, pred in zip(gold_docs, pred_docs):
         predicted = {(e.start, e.end, e.label_) for e in pred.ents}
         for ent in gold.ents:
-            group = "seen" if (ent.text, ent.label_) in seen else "unseen"
+            group = group_of(ent)
+            if group is None:
+                continue
             hit = int((ent.start, ent.end, ent.label_) in predicted)
             for key in ((group, "overall"), (group, ent.label_)):
                 counts = found.setdefault(key, [0, 0])
                 counts[0] += hit
                 counts[1] += 1
-    result: Dict[str, Dict[str, Dict]] = {"seen": {}, "unseen": {}}
+    result: Dict[str, Dict[str, Dict]] = {group: {} for group in groups}
     for group in result:
         labels = sorted({label for g, label in found if g == group and label != "overall"})
         for label in ["overall"] + labels:
@@ -272,19 +325,30 @@ def metrics_markdown(metrics: Dict) -> str:
     if novelty:
         lines.append("")
         lines.append("Recall on test entities seen in training (same text and type) and unseen:")
+        lines.extend(_recall_table(novelty, ("seen", "unseen")))
+    by_vectors = metrics.get("unseen_recall_by_vectors")
+    if by_vectors:
         lines.append("")
-        lines.append("| | seen | support | unseen | support |")
-        lines.append("| --- | ---: | ---: | ---: | ---: |")
-        labels = ["overall"] + sorted(
-            {label for group in novelty.values() for label in group} - {"overall"},
-            key=lambda label: (label != PERSON, label))
-        for label in labels:
-            seen = novelty["seen"].get(label, {"recall": None, "support": 0})
-            unseen = novelty["unseen"].get(label, {"recall": None, "support": 0})
-            lines.append(
-                f"| {label} | {_percent(seen['recall'])} | {seen['support']} "
-                f"| {_percent(unseen['recall'])} | {unseen['support']} |")
+        lines.append("Recall on the unseen test entities, by whether all their tokens have a static vector:")
+        lines.extend(_recall_table(by_vectors, ("in_vectors", "not_in_vectors")))
     return "\n".join(lines) + "\n"
+
+
+def _recall_table(recall: Dict[str, Dict[str, Dict]], groups: Tuple[str, str]) -> List[str]:
+    """Markdown rows of two recall groups side by side, overall first, then PER."""
+    first, second = groups
+    lines = ["", f"| | {first} | support | {second} | support |", "| --- | ---: | ---: | ---: | ---: |"]
+    labels = ["overall"] + sorted(
+        {label for group in recall.values() for label in group} - {"overall"},
+        key=lambda label: (label != PERSON, label))
+    empty = {"recall": None, "support": 0}
+    for label in labels:
+        a = recall[first].get(label, empty)
+        b = recall[second].get(label, empty)
+        lines.append(
+            f"| {label} | {_percent(a['recall'])} | {a['support']} "
+            f"| {_percent(b['recall'])} | {b['support']} |")
+    return lines
 
 
 def write_metrics(metrics: Dict, json_path: Union[str, Path], md_path: Union[str, Path]) -> None:
@@ -314,6 +378,12 @@ def _check_aligned(y_true: List[List[str]], y_pred: List[List[str]]) -> None:
         if len(gold) != len(pred):
             problem = f"sequence {i} has {len(gold)} gold vs {len(pred)} predicted tags"
             raise ValueError(Errors.RNN043.format(problem=problem))
+
+
+def _has_vector_table(nlp: Language) -> bool:
+    """A keyed table (not floret's subword vectors, which cover every token)."""
+    vectors = nlp.vocab.vectors
+    return vectors.mode == "default" and vectors.shape[0] > 0
 
 
 def _person_first(per_type: Dict[str, Dict]) -> Dict[str, Dict]:

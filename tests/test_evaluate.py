@@ -1,6 +1,7 @@
 """Tests for spacy_rnn.evaluate: seqeval scoring, end-to-end evaluation, outputs."""
 import json
 
+import numpy
 import pytest
 import spacy
 from seqeval.metrics import f1_score
@@ -272,6 +273,25 @@ def test_recall_by_novelty(ruler_nlp, gold_path, train_path):
     per_only = evaluate_model(ruler_nlp, gold_path, types=["PER"], train_path=train_path)
     assert set(per_only["recall_by_novelty"]["unseen"]) == {"overall", "PER"}
     assert per_only["recall_by_novelty"]["unseen"]["overall"]["support"] == 2
+
+
+def test_unseen_recall_by_vectors(ruler_nlp, gold_path, train_path):
+    # Unseen: Bob Smith (found) and Acme as ORG (found) have vectors for every
+    # token; Carol (missed) has none and Acme Corp (missed) lacks "Corp".
+    without = evaluate_model(ruler_nlp, gold_path, label_map={"GPE": "LOC"}, train_path=train_path)
+    assert "unseen_recall_by_vectors" not in without
+    for word in ("Bob", "Smith", "Acme", "Alice"):
+        ruler_nlp.vocab.set_vector(word, numpy.ones((4,), dtype="f"))
+    metrics = evaluate_model(ruler_nlp, gold_path, label_map={"GPE": "LOC"}, train_path=train_path)
+    by_vectors = metrics["unseen_recall_by_vectors"]
+    assert by_vectors["in_vectors"]["overall"] == {"recall": 1.0, "support": 2}
+    assert by_vectors["not_in_vectors"]["overall"] == {"recall": 0.0, "support": 2}
+    assert by_vectors["in_vectors"]["PER"] == {"recall": 1.0, "support": 1}
+    assert by_vectors["not_in_vectors"]["ORG"] == {"recall": 0.0, "support": 1}
+    # Seen entities (Alice, Paris) are not in either group.
+    total = sum(group["overall"]["support"] for group in by_vectors.values())
+    assert total == metrics["recall_by_novelty"]["unseen"]["overall"]["support"]
+    assert "| overall | 100.00 | 2 | 0.00 | 2 |" in metrics_markdown(metrics)
 
 
 def test_recall_by_novelty_missing_train_file_is_named(ruler_nlp, gold_path, tmp_path):
