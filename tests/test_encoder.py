@@ -1,8 +1,9 @@
-"""The torch encoder: parameter counts and padding independence."""
+"""The torch encoder: parameter counts, padding independence, the packed layout."""
+import numpy
 import pytest
 import torch
 
-from spacy_rnn.models.encoder import RNNEncoder
+from spacy_rnn.models.encoder import RNNEncoder, packing_order
 
 
 def n_params(module):
@@ -30,3 +31,37 @@ def test_output_independent_of_padding(cell):
     batched = encoder(torch.cat([padded, other]), torch.tensor([3, 10]))
     assert torch.allclose(alone[0], batched[0, :3], atol=1e-6)
     assert torch.all(batched[0, 3:] == 0)
+
+
+def test_packing_order_by_hand():
+    # Docs of 2, 0, 3 and 1 tokens, concatenated: doc 0 = tokens 0-1, doc 2 =
+    # tokens 2-4, doc 3 = token 5. Step 0 holds the longest doc's first token
+    # first (2), then doc 0's (0), then doc 3's (5); step 1: 3, 1; step 2: 4.
+    order, batch_sizes = packing_order(numpy.array([2, 0, 3, 1]))
+    assert order.tolist() == [2, 0, 5, 3, 1, 4]
+    assert batch_sizes.tolist() == [3, 2, 1]
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_flat_layout_matches_padded(cell):
+    """The Thinc layer's concatenated layout gives the padded layout's outputs
+    and input gradients, doc for doc, with empty docs in the batch."""
+    torch.manual_seed(0)
+    encoder = RNNEncoder(cell, 8, 6, 2, True, 0.0).eval()
+    lengths = [3, 10, 1, 7]
+    docs = [torch.randn(n, 8) for n in lengths]
+    padded = torch.nn.utils.rnn.pad_sequence(docs, batch_first=True).requires_grad_()
+    out_padded = encoder(padded, torch.tensor(lengths))
+    reference = torch.cat([out_padded[i, :n] for i, n in enumerate(lengths)])
+    flat = torch.cat(docs).requires_grad_()
+    out_flat = encoder(flat, torch.tensor(lengths))
+    assert torch.allclose(out_flat, reference, atol=1e-6)
+    weights = torch.randn_like(reference)
+    (grad_padded,) = torch.autograd.grad((reference * weights).sum(), padded)
+    (grad_flat,) = torch.autograd.grad((out_flat * weights).sum(), flat)
+    expected = torch.cat([grad_padded[i, :n] for i, n in enumerate(lengths)])
+    assert torch.allclose(grad_flat, expected, atol=1e-6)
+    # Empty docs hold no tokens and change nothing for the others.
+    with_empty = encoder(flat, torch.tensor([3, 0, 10, 1, 0, 7]))
+    assert torch.allclose(with_empty, out_flat, atol=1e-6)
+    assert encoder(torch.zeros(0, 8), torch.tensor([0, 0])).shape == (0, 12)

@@ -126,23 +126,28 @@ def viterbi_decode_numpy(
     """
     batch, length, n_tags = emissions.shape
     lengths = numpy.asarray(lengths)
+    # Rows longest first: at step t the rows still running are a prefix, so
+    # each step works on those rows only, and a batch of short docs padded to
+    # one long doc costs its tokens, not rows x longest.
+    order = numpy.argsort(-lengths, kind="stable")
+    emissions, lengths = emissions[order], lengths[order]
+    running = (lengths[None, :] > numpy.arange(length)[:, None]).sum(axis=1)
     score = start[None, :] + emissions[:, 0]
     backpointers = numpy.zeros((max(length - 1, 0), batch, n_tags), dtype="int64")
-    rows = numpy.arange(batch)
     for t in range(1, length):
-        candidates = score[:, :, None] + trans[None, :, :]
+        n = running[t]
+        candidates = score[:n, :, None] + trans[None, :, :]
         idx = candidates.argmax(axis=1)
-        step = candidates[rows[:, None], idx, numpy.arange(n_tags)[None, :]] + emissions[:, t]
-        active = (t < lengths)[:, None]
-        score = numpy.where(active, step, score)
-        backpointers[t - 1] = idx
+        score[:n] = numpy.take_along_axis(candidates, idx[:, None, :], axis=1)[:, 0] + emissions[:n, t]
+        backpointers[t - 1, :n] = idx
     current = (score + end[None, :]).argmax(axis=1)
     tags = numpy.zeros((batch, length), dtype="int64")
-    last = lengths - 1
-    tags[rows, last] = current
+    tags[numpy.arange(batch), lengths - 1] = current
     for t in range(length - 1, 0, -1):
-        previous = backpointers[t - 1][rows, current]
-        # Rows whose last position is before t have not started their backtrace.
-        current = numpy.where(t <= last, previous, current)
-        tags[:, t - 1] = numpy.where(t <= last, current, tags[:, t - 1])
-    return tags
+        # The rows whose last position is t or later: the first running[t].
+        n = running[t]
+        current[:n] = backpointers[t - 1, :n][numpy.arange(n), current[:n]]
+        tags[:n, t - 1] = current[:n]
+    unsorted = numpy.empty_like(tags)
+    unsorted[order] = tags
+    return unsorted

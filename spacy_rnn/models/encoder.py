@@ -4,13 +4,25 @@ Why packing: a bidirectional RNN run over a padded batch starts its backward
 direction on padding, so a doc's output would depend on the longest doc in its
 batch (thinc's PyTorchRNNWrapper has this flaw). Packing by length makes each
 doc's output independent of its batch, which the tests check.
+
+Why the Thinc layer packs straight from the concatenated tokens rather than
+from a padded batch: a padded (docs x longest doc x width) array, and its
+padded output, grow with the *longest* doc, so one long sentence among a
+thousand short ones multiplied the memory traffic several times over (see
+BENCHMARKS.md, "Inference cost vs batch size"). The packed layout is computed
+with one argsort, and every array is as large as the tokens it holds.
 """
 from typing import Callable, List, Tuple
 
+import numpy
 import torch
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
-from thinc.types import Floats2d, Floats3d
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from thinc.types import Floats2d
+from torch.nn.utils.rnn import (
+    PackedSequence,
+    pack_padded_sequence,
+    pad_packed_sequence,
+)
 
 from ..errors import Errors
 
@@ -59,11 +71,51 @@ class RNNEncoder(torch.nn.Module):
         )
 
     def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """X (Tensor[B, T, nI]), lengths (LongTensor[B], on CPU) -> Tensor[B, T, nO]."""
+        """Run the RNN over every doc of a batch, in one of two layouts.
+
+        X (Tensor[B, T, nI]) padded, or Tensor[N, nI], the docs' tokens
+            concatenated (N = sum of lengths; what the Thinc layer passes).
+        lengths (LongTensor[B], on CPU): tokens per doc.
+        RETURNS (Tensor): Tensor[B, T, nO] (zeros past each length), or
+            Tensor[N, nO] in the layout of X.
+        """
+        if X.dim() == 2:
+            return self._forward_flat(X, lengths)
         packed = pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
         output, _ = self.rnn(packed)
         padded, _ = pad_packed_sequence(output, batch_first=True, total_length=X.shape[1])
         return padded
+
+    def _forward_flat(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        nO = self.rnn.hidden_size * (2 if self.rnn.bidirectional else 1)
+        if X.shape[0] == 0:
+            return X.new_zeros((0, nO))
+        order, batch_sizes = packing_order(lengths.numpy())
+        order_t = torch.as_tensor(order, device=X.device)
+        output, _ = self.rnn(PackedSequence(X[order_t], torch.as_tensor(batch_sizes)))
+        Y = output.data.new_empty((X.shape[0], nO))
+        Y[order_t] = output.data
+        return Y
+
+
+def packing_order(lengths: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Where each token of the concatenated docs goes in torch's packed layout.
+
+    A PackedSequence holds time step 0 of every doc, then step 1 of every doc
+    still running, and so on, docs longest first within each step.
+
+    lengths (ndarray[B]): tokens per doc (zeros allowed: such docs hold no token).
+    RETURNS (Tuple[ndarray, ndarray]): `order`, such that packed data =
+        concatenated[order]; and `batch_sizes`, how many docs run at each step.
+    """
+    lengths = numpy.asarray(lengths, dtype="int64")
+    n_docs = len(lengths)
+    rank = numpy.empty(n_docs, dtype="int64")
+    rank[numpy.argsort(-lengths, kind="stable")] = numpy.arange(n_docs)
+    doc_of = numpy.repeat(numpy.arange(n_docs), lengths)
+    step = numpy.arange(len(doc_of)) - (numpy.cumsum(lengths) - lengths)[doc_of]
+    order = numpy.argsort(step * n_docs + rank[doc_of], kind="stable")
+    return order, numpy.bincount(step).astype("int64")
 
 
 def RNNEncoderLayer(
@@ -95,15 +147,14 @@ def _convert_inputs(
 ) -> Tuple[ArgsKwargs, Callable]:
     ops = model.ops
     lengths = [len(X) for X in Xs]
-    # One padded array and one host->device copy per batch, not per doc.
-    Xp = ops.pad(Xs) if Xs else ops.alloc3f(0, 0, model.get_dim("nI"))
-    Xt = xp2torch(Xp, requires_grad=is_train)
-    # pack_padded_sequence wants lengths on the CPU.
+    # One concatenated array and one host->device copy per batch, not per doc.
+    Xf = ops.flatten(Xs) if Xs else ops.alloc2f(0, model.get_dim("nI"))
+    Xt = xp2torch(Xf, requires_grad=is_train)
+    # Packing wants lengths on the CPU.
     Lt = torch.tensor(lengths, dtype=torch.long)
 
     def convert_dX(dX: ArgsKwargs) -> List[Floats2d]:
-        dXp = torch2xp(dX.args[0])
-        return ops.unpad(dXp, lengths)
+        return ops.unflatten(torch2xp(dX.args[0]), ops.asarray1i(lengths))
 
     return ArgsKwargs(args=(Xt, Lt), kwargs={}), convert_dX
 
@@ -112,13 +163,11 @@ def _convert_outputs(
     model: Model, inputs_outputs: Tuple[List[Floats2d], torch.Tensor], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
     Xs, Yt = inputs_outputs
-    lengths = [len(X) for X in Xs]
-    Yp: Floats3d = torch2xp(Yt)
-    Ys = model.ops.unpad(Yp, lengths)
+    lengths = model.ops.asarray1i([len(X) for X in Xs])
+    Ys = model.ops.unflatten(torch2xp(Yt), lengths)
 
     def convert_dY(dYs: List[Floats2d]) -> ArgsKwargs:
-        dYp = model.ops.pad(dYs)
-        dYt = xp2torch(dYp)
+        dYt = xp2torch(model.ops.flatten(dYs)) if dYs else torch.zeros_like(Yt)
         return ArgsKwargs(args=(Yt,), kwargs={"grad_tensors": dYt})
 
     return Ys, convert_dY
