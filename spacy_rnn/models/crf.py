@@ -138,7 +138,7 @@ def viterbi_decode_numpy(
         n = running[t]
         candidates = score[:n, :, None] + trans[None, :, :]
         idx = candidates.argmax(axis=1)
-        score[:n] = numpy.take_along_axis(candidates, idx[:, None, :], axis=1)[:, 0] + emissions[:n, t]
+        score[:n] = candidates.max(axis=1) + emissions[:n, t]
         backpointers[t - 1, :n] = idx
     current = (score + end[None, :]).argmax(axis=1)
     tags = numpy.zeros((batch, length), dtype="int64")
