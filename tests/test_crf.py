@@ -83,7 +83,8 @@ def viterbi_decode(em, mask, trans, start, end):
         em.numpy(), mask.sum(1).numpy(), trans.numpy(), start.numpy(), end.numpy()))
 
 
-@pytest.mark.parametrize("lengths", [[4, 4, 4], [4, 2, 1]])
+# Unsorted lengths too: the decoder sorts rows by length and must put them back.
+@pytest.mark.parametrize("lengths", [[4, 4, 4], [4, 2, 1], [1, 4, 2], [2, 1, 4]])
 def test_viterbi_equals_brute_force(lengths):
     em, trans, start, end = random_problem(3)
     mask = torch.arange(4).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
@@ -92,6 +93,7 @@ def test_viterbi_equals_brute_force(lengths):
         paths = list(itertools.product(range(3), repeat=n))
         scores = [path_score(em[b], p, trans, start, end).item() for p in paths]
         assert tuple(best[b, :n].tolist()) == paths[int(numpy.argmax(scores))]
+        assert best[b, n:].tolist() == [0] * (4 - n)  # positions past the length
 
 
 @settings(max_examples=60, deadline=None)
