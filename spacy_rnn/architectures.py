@@ -111,6 +111,35 @@ def build_token_embed_v3(
     )
 
 
+@registry.architectures("spacy_rnn.TokenEmbed.v4")
+def build_token_embed_v4(
+    width: int = 128,
+    vocab_size: Optional[int] = 20000,
+    vocab_width: int = 64,
+    vocab_attr: str = "NORM",
+    hash_attrs: List[str] = ["PREFIX", "SUFFIX", "SHAPE"],  # noqa: B006 (read only)
+    hash_rows: List[int] = [1000, 2500, 500],  # noqa: B006 (read only)
+    hash_width: int = 32,
+    char_width: Optional[int] = 32,
+    char_max_chars: int = 20,
+    include_static_vectors: bool = False,
+    dropout: float = 0.1,
+    unk_dropout: float = 0.0,
+    bigram_width: Optional[int] = None,
+    bigram_rows: int = 50000,
+    vocab_from_vectors: bool = False,
+) -> Model[List[Doc], List[Floats2d]]:
+    """TokenEmbed.v3 plus `vocab_from_vectors`: start each one-hot vocabulary row
+    from the word's static vector and fine-tune it (Lample et al. 2016), instead
+    of from random; `vocab_width` must then equal the vectors' width.
+    """
+    return TokenEmbed(
+        width, vocab_size, vocab_width, vocab_attr, list(hash_attrs), list(hash_rows),
+        hash_width, char_width, char_max_chars, include_static_vectors, dropout,
+        unk_dropout, bigram_width, bigram_rows, vocab_from_vectors,
+    )
+
+
 @registry.architectures("spacy_rnn.BigramFeatures.v1")
 def build_bigram_features(width: int, rows: int, attr: str = "NORM") -> Model[List[Doc], Ragged]:
     """Hashed left and right bigram embeddings per token (2 * width wide)."""

@@ -14,6 +14,9 @@ class Errors(metaclass=ErrorsWithCodes):
               "'vocab_size', 'hash_attrs', 'char_width' or 'include_static_vectors'.")
     RNN003 = ("Unknown target {value!r} for component '{name}'. Expected 'ents' "
               "(set doc.ents) or 'tag' (set token.tag_).")
+    RNN004 = ("vocab_from_vectors is true but the pipeline has no static vectors to "
+              "start the one-hot vocabulary from. Set [initialize] vectors (in the "
+              "project: --paths.vectors), or set vocab_from_vectors = false.")
     # Labels and data
     RNN010 = ("Component '{name}' has no labels. Call nlp.initialize() with "
               "training examples, or pass labels=[...] to initialize().")

@@ -130,3 +130,64 @@ def test_token_embed_v3_bigrams_train_and_round_trip(tmp_path):
     for text in (text, "Teddy bears met Ron Weasley"):
         assert [(e.text, e.label_) for e in loaded(text).ents] == [
             (e.text, e.label_) for e in nlp(text).ents]
+
+
+def _vectors_nlp(width=8, **embed):
+    """An nlp with TokenEmbed.v4 starting its vocabulary from `width`-wide vectors
+    that cover "harry" and "potter" only."""
+    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4",
+                                    "vocab_width": width, "vocab_from_vectors": True,
+                                    **embed}})
+    rng = numpy.random.default_rng(0)
+    for word in ("harry", "potter"):
+        nlp.vocab.set_vector(word, (3.0 * rng.standard_normal(8)).astype("float32"))
+    return nlp
+
+
+def _vocab_layer(nlp):
+    return next(n for n in nlp.get_pipe("rnn_tagger").model.walk() if n.name == "vocab_embed")
+
+
+def test_vocab_from_vectors_starts_covered_rows_from_their_vectors(tmp_path):
+    fix_random_seed(0)
+    nlp = _vectors_nlp()
+    examples = make_examples(nlp)
+    nlp.initialize(get_examples=lambda: examples)
+    layer = _vocab_layer(nlp)
+    words, E = layer.attrs["words"], layer.get_param("E").copy()
+    for word in ("harry", "potter"):
+        assert numpy.array_equal(E[words.index(word) + 1], nlp.vocab.get_vector(word))
+    # Uncovered rows (and UNK, row 0) are random at the vectors' scale, not 0.1.
+    uncovered = [i + 1 for i, w in enumerate(words) if w not in ("harry", "potter")]
+    assert 1.5 < E[[0] + uncovered].std() < 4.5
+    assert not numpy.any(numpy.all(E[uncovered] == 0, axis=1))
+    # Training fine-tunes the copy; the frozen table stays as it was.
+    frozen = nlp.vocab.get_vector("harry").copy()
+    train(nlp, examples, n_iter=5)
+    harry = words.index("harry") + 1
+    assert not numpy.allclose(layer.get_param("E")[harry], E[harry])
+    assert numpy.array_equal(nlp.vocab.get_vector("harry"), frozen)
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    assert numpy.array_equal(_vocab_layer(loaded).get_param("E"), layer.get_param("E"))
+
+
+def test_vocab_from_vectors_without_vectors_is_named():
+    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4",
+                                    "vocab_width": 8, "vocab_from_vectors": True}})
+    examples = make_examples(nlp)
+    with pytest.raises(ValueError, match="RNN004.*no static vectors"):
+        nlp.initialize(get_examples=lambda: examples)
+
+
+def test_vocab_from_vectors_width_mismatch_is_named():
+    nlp = _vectors_nlp(width=16)
+    examples = make_examples(nlp)
+    with pytest.raises(ValueError, match=r"vocab_width.*width of the static vectors \(8\)"):
+        nlp.initialize(get_examples=lambda: examples)
+
+
+def test_vocab_from_vectors_needs_a_vocabulary():
+    with pytest.raises(ValueError, match="vocab_from_vectors"):
+        make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4",
+                                  "vocab_size": None, "vocab_from_vectors": True}})

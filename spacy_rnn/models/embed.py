@@ -14,6 +14,7 @@ from spacy.ml.featureextractor import FeatureExtractor
 from spacy.ml.staticvectors import StaticVectors
 from spacy.strings import get_string_id
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 from thinc.api import (
     Dropout,
     HashEmbed,
@@ -48,7 +49,8 @@ def _check_positive(setting: str, value: object) -> None:
 
 
 def VocabEmbed(
-    width: int, vocab_size: int, attr: str = "NORM", unk_dropout: float = 0.0
+    width: int, vocab_size: int, attr: str = "NORM", unk_dropout: float = 0.0,
+    from_vectors: bool = False,
 ) -> Model[List[Doc], Ragged]:
     """The one-hot vocabulary input, as a row lookup.
 
@@ -67,6 +69,13 @@ def VocabEmbed(
         almost never trained, yet it is what every unseen test name gets; and
         the tagger learns to recall names rather than read their context
         (Lample et al. 2016 replace singletons by UNK for the same reason).
+    from_vectors (bool): Start each word's row from its pretrained static
+        vector (`nlp.vocab.vectors`, which must be `width` wide) and fine-tune
+        it, as Lample et al. 2016 do; words without a vector, and UNK, start
+        random at the vectors' scale. The frozen StaticVectors feature keeps the
+        table as it is; this copy is free to move, and gives every training word
+        its own row even where a pruned table (en_core_web_md: 20,000 rows for
+        685k keys) shares one among many.
     """
     _check_positive("vocab_size", vocab_size)
     _check_positive("vocab_width", width)
@@ -81,7 +90,7 @@ def VocabEmbed(
         params={"E": None},
         dims={"nO": width, "nV": None},
         attrs={"attr": attr.upper(), "vocab_size": vocab_size, "words": None,
-               "unk_dropout": float(unk_dropout)},
+               "unk_dropout": float(unk_dropout), "from_vectors": bool(from_vectors)},
     )
 
 
@@ -110,10 +119,44 @@ def _vocab_init(model: Model, X: Optional[List[Doc]] = None, Y: object = None) -
         words = model.attrs["words"]
     model.set_dim("nV", len(words) + 1, force=True)
     nO = model.get_dim("nO")
-    E = model.ops.asarray2f(
-        numpy.random.uniform(-0.1, 0.1, (len(words) + 1, nO)).astype("float32")
-    )
-    model.set_param("E", E)
+    if model.attrs.get("from_vectors"):
+        E_np = vectors_table(words, X[0].vocab if X else None, nO)
+    else:
+        E_np = numpy.random.uniform(-0.1, 0.1, (len(words) + 1, nO)).astype("float32")
+    model.set_param("E", model.ops.asarray2f(E_np))
+
+
+def vectors_table(words: Sequence[str], vocab: Optional[Vocab], width: int) -> numpy.ndarray:
+    """The initial vocabulary table from static vectors: row 0 UNK, row i+1 words[i].
+
+    Rows of words the vectors do not cover, and the UNK row, are drawn uniformly
+    with the same standard deviation as the vectors, so that no row stands out
+    by its scale alone (a small random row would read as "rare word").
+    """
+    if vocab is None or vocab.vectors.shape[0] == 0:
+        raise ValueError(Errors.RNN004)
+    vectors = vocab.vectors
+    if vectors.shape[1] != width:
+        raise ValueError(Errors.RNN001.format(
+            setting="vocab_width", value=width,
+            expected=f"the width of the static vectors ({vectors.shape[1]}) when "
+                     "vocab_from_vectors is true"))
+    data = vectors.data.get() if hasattr(vectors.data, "get") else numpy.asarray(vectors.data)
+    used = (numpy.unique(numpy.fromiter(vectors.key2row.values(), dtype="int64"))
+            if vectors.mode != "floret" and len(vectors.key2row) else slice(None))
+    # Uniform on [-a, a] has std a / sqrt(3); the scale is over rows in use only
+    # (a table grown by set_vector keeps spare zero rows).
+    scale = float(data[used].std()) * numpy.sqrt(3.0) or 0.1
+    table = numpy.random.uniform(-scale, scale, (len(words) + 1, width)).astype("float32")
+    if vectors.mode == "floret":
+        for i, word in enumerate(words):
+            table[i + 1] = vocab.get_vector(word)
+        return table
+    rows = vectors.find(keys=[get_string_id(w) for w in words]) if words else []
+    rows = numpy.asarray(rows, dtype="int64")
+    covered = numpy.nonzero(rows >= 0)[0]
+    table[covered + 1] = data[rows[covered]]
+    return table
 
 
 # Sorted key arrays per vocabulary list, kept outside `model.attrs` so that they
@@ -349,6 +392,7 @@ def TokenEmbed(
     unk_dropout: float = 0.0,
     bigram_width: Optional[int] = None,
     bigram_rows: int = 50000,
+    vocab_from_vectors: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Combine the enabled feature groups and project them to `width` per token."""
     _check_positive("width", width)
@@ -356,7 +400,8 @@ def TokenEmbed(
     features: List[Model[List[Doc], Ragged]] = []
     concat_width = 0
     if vocab_size is not None:
-        features.append(VocabEmbed(vocab_width, vocab_size, vocab_attr, unk_dropout))
+        features.append(VocabEmbed(
+            vocab_width, vocab_size, vocab_attr, unk_dropout, vocab_from_vectors))
         concat_width += vocab_width
     if hash_attrs:
         _check_positive("hash_width", hash_width)
@@ -373,6 +418,10 @@ def TokenEmbed(
         concat_width += width
     if not features:
         raise ValueError(Errors.RNN002)
+    if vocab_from_vectors and vocab_size is None:
+        raise ValueError(Errors.RNN001.format(
+            setting="vocab_from_vectors", value=True,
+            expected="false when vocab_size is null (there is no vocabulary to start)"))
     model = chain(
         concatenate(*features) if len(features) > 1 else features[0],
         with_array(Maxout(width, concat_width, nP=3, normalize=True)),
