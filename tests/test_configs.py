@@ -44,7 +44,8 @@ def tiny_corpus(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("name", ["lstm.cfg", "lstm-crf.cfg", "lstm-vectors.cfg", "onehot.cfg"])
+@pytest.mark.parametrize(
+    "name", ["lstm.cfg", "lstm-crf.cfg", "lstm-vectors.cfg", "lstm-tuned-vectors-unk.cfg", "onehot.cfg"])
 def test_spacy_train_runs_config(name, tiny_corpus, tmp_path):
     """`spacy train` with the plugin found through its entry points, then spacy.load."""
     overrides = {
@@ -54,8 +55,11 @@ def test_spacy_train_runs_config(name, tiny_corpus, tmp_path):
         "training.max_steps": 6,
         "training.eval_frequency": 3,
     }
-    if name == "lstm-vectors.cfg":
+    if "vectors" in name:
         overrides["paths.vectors"] = str(tiny_corpus / "vectors")
+    if name == "lstm-tuned-vectors-unk.cfg":
+        # The vocabulary rows start from the vectors, so they share their width.
+        overrides["components.rnn_tagger.model.embed.vocab_width"] = 8
     spacy_train(REPO / "configs" / name, tmp_path / "out", overrides=overrides)
     nlp = spacy.load(tmp_path / "out" / "model-last")
     assert nlp.get_pipe("rnn_tagger").labels == ("LOC", "ORG", "PER")
