@@ -152,8 +152,10 @@ def vectors_table(words: Sequence[str], vocab: Optional[Vocab], width: int) -> n
         for i, word in enumerate(words):
             table[i + 1] = vocab.get_vector(word)
         return table
-    rows = vectors.find(keys=[get_string_id(w) for w in words]) if words else []
-    rows = numpy.asarray(rows, dtype="int64")
+    # key2row directly rather than Vectors.find, whose result is on the vectors'
+    # device (cupy after to_gpu).
+    key2row = vectors.key2row
+    rows = numpy.asarray([key2row.get(get_string_id(w), -1) for w in words], dtype="int64")
     covered = numpy.nonzero(rows >= 0)[0]
     table[covered + 1] = data[rows[covered]]
     return table
