@@ -58,6 +58,7 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
         seconds = [s for s in seconds if s is not None]
         hardware = {r.get("training", {}).get("hardware", "") for r in group} - {""}
         unseen = [100 * recall for recall in map(_unseen_person_recall, group) if recall is not None]
+        vectors = {_used_vectors(r) for r in group}
         table.append({
             "dataset": dataset,
             "config": config,
@@ -71,8 +72,69 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
             "per_unseen_recall": _mean_std(unseen) if unseen else None,
             "train_minutes": statistics.mean(seconds) / 60 if seconds else None,
             "hardware": ", ".join(sorted(hardware)),
+            # Whether the runs were given static vectors; None if unknown or mixed.
+            "vectors": vectors.pop() if len(vectors) == 1 else None,
         })
     return table
+
+
+def _used_vectors(run: Dict) -> Optional[bool]:
+    """Whether a run was trained with static vectors (None: no training record)."""
+    training = run.get("training")
+    if not isinstance(training, dict) or "overrides" not in training:
+        return None
+    return bool(training["overrides"].get("paths.vectors"))
+
+
+SPACY_NER_PREFIX = "spacy-ner-"
+
+
+def margins(table: List[Dict]) -> List[Dict]:
+    """Each rnn_tagger system against spaCy's `ner` trained side by side.
+
+    The partner is the spaCy `ner` row of the same dataset given the same
+    vectors setting (static vectors or none), its efficiency variant where
+    there is one (spaCy's default): a tagger with vectors is never credited
+    with a win over a baseline that had none. Rows scored on a subset of types,
+    on another set's test split, or with an unknown vectors setting are left
+    out rather than guessed.
+    """
+    comparable = [r for r in table
+                  if not r["eval_on"] and not r["types"] and r.get("vectors") is not None]
+    out = []
+    for row in comparable:
+        if row["config"].startswith(SPACY_NER_PREFIX):
+            continue
+        partners = sorted(
+            (r for r in comparable if r["config"].startswith(SPACY_NER_PREFIX)
+             and r["dataset"] == row["dataset"] and r["vectors"] == row["vectors"]),
+            key=lambda r: ("efficiency" not in r["config"], r["config"]))
+        if not partners:
+            continue
+        spacy_row = partners[0]
+        out.append({
+            "dataset": row["dataset"], "config": row["config"],
+            "baseline": spacy_row["config"], "vectors": row["vectors"],
+            "f1_delta": row["f1"][0] - spacy_row["f1"][0],
+            "per_delta": row["per_f1"][0] - spacy_row["per_f1"][0],
+            "runs": (row["runs"], spacy_row["runs"]),
+        })
+    return out
+
+
+def margins_markdown(rows: List[Dict]) -> str:
+    """The margins as Markdown (differences of the means, in F1 points)."""
+    lines = [
+        "| dataset | rnn_tagger system | spaCy `ner` | vectors | Δ test F1 | Δ test PER F1 "
+        "| runs (ours / spaCy) |",
+        "|---|---|---|---|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['dataset']} | {r['config']} | {r['baseline']} | "
+            f"{'yes' if r['vectors'] else 'no'} | {r['f1_delta']:+.2f} | {r['per_delta']:+.2f} "
+            f"| {r['runs'][0]} / {r['runs'][1]} |")
+    return "\n".join(lines) + "\n"
 
 
 def _unseen_person_recall(run: Dict) -> Optional[float]:
@@ -107,6 +169,12 @@ def results_markdown(table: List[Dict]) -> str:
             f"| {dataset} | {row['config']} | {overall} | {_fmt(row['per_f1'])} | {unseen} "
             f"| {row['runs']} ({seeds}) | {minutes} | {row['hardware'] or '–'} |"
         )
+    side_by_side = margins(table)
+    if side_by_side:
+        lines += ["", "Side by side with spaCy's `ner` (generated): each rnn_tagger system "
+                  "minus spaCy's `ner` of the same dataset and vectors setting (its efficiency "
+                  "config where there is one), difference of the means:", "",
+                  margins_markdown(side_by_side).rstrip("\n")]
     datasets = sorted({row["dataset"] for row in table} & set(PUBLISHED))
     if datasets:
         lines += ["", "Published anchors (quoted, not re-run):", "",

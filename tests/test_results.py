@@ -101,3 +101,45 @@ def test_hardware_string_counts_threads(threads, suffix):
         assert _hardware(-1).endswith(suffix)
     finally:
         torch.set_num_threads(before)
+
+
+def _trained(dataset, config, seed, f1, per_f1, vectors):
+    data = metrics(dataset, config, seed, f1, per_f1, seconds=60)
+    data["training"]["overrides"] = {"paths.vectors": "vectors_dir" if vectors else None}
+    return data
+
+
+def test_margins_pair_systems_with_spacy_ner_of_the_same_vectors_setting(tmp_path):
+    from spacy_rnn.results import margins
+    runs = [
+        _trained("conll2003", "lstm-vectors", 0, 0.86, 0.90, True),
+        _trained("conll2003", "lstm-vectors", 1, 0.88, 0.92, True),
+        _trained("conll2003", "lstm-crf", 0, 0.84, 0.88, False),
+        _trained("conll2003", "spacy-ner-accuracy", 0, 0.80, 0.80, True),
+        _trained("conll2003", "spacy-ner-efficiency-vectors", 0, 0.82, 0.85, True),
+        _trained("conll2003", "spacy-ner-efficiency-vectors", 1, 0.84, 0.85, True),
+        _trained("wnut17", "lstm-vectors", 0, 0.30, 0.45, True),  # no spaCy row: left out
+        metrics("conll2003", "legacy", 0, 0.99, 0.99),  # no training record: left out
+    ]
+    for i, run in enumerate(runs):
+        srsly.write_json(tmp_path / f"{i}.json", run)
+    table = aggregate(read_metrics(tmp_path))
+    rows = margins(table)
+    # lstm-crf had no vectors and the only spaCy rows had them: no comparison.
+    assert [(r["dataset"], r["config"], r["baseline"]) for r in rows] == [
+        ("conll2003", "lstm-vectors", "spacy-ner-efficiency-vectors")]
+    assert rows[0]["f1_delta"] == pytest.approx(87.0 - 83.0)
+    assert rows[0]["per_delta"] == pytest.approx(91.0 - 85.0)
+    assert rows[0]["runs"] == (2, 2)
+    assert "| conll2003 | lstm-vectors | spacy-ner-efficiency-vectors | yes | +4.00 | +6.00 | 2 / 2 |" \
+        in results_markdown(table)
+
+
+def test_mixed_vectors_settings_are_not_compared(tmp_path):
+    from spacy_rnn.results import margins
+    runs = [_trained("conll2003", "lstm", 0, 0.86, 0.90, True),
+            _trained("conll2003", "lstm", 1, 0.84, 0.88, False),
+            _trained("conll2003", "spacy-ner-efficiency", 0, 0.80, 0.80, False)]
+    for i, run in enumerate(runs):
+        srsly.write_json(tmp_path / f"{i}.json", run)
+    assert margins(aggregate(read_metrics(tmp_path))) == []
