@@ -191,3 +191,20 @@ def test_vocab_from_vectors_needs_a_vocabulary():
     with pytest.raises(ValueError, match="vocab_from_vectors"):
         make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4",
                                   "vocab_size": None, "vocab_from_vectors": True}})
+
+
+def test_vocab_from_floret_vectors_uses_their_subword_vectors():
+    """Floret tables have a vector for every word, built from its character n-grams."""
+    from spacy.vectors import Vectors
+
+    from spacy_rnn.models.embed import vectors_table
+
+    vocab = Vocab()
+    data = numpy.random.default_rng(0).standard_normal((20, 8)).astype("float32")
+    vocab.vectors = Vectors(strings=vocab.strings, data=data, mode="floret",
+                            hash_count=1, minn=2, maxn=3)
+    table = vectors_table(["harry", "potter"], vocab, 8)
+    assert table.shape == (3, 8)
+    assert numpy.allclose(table[1], vocab.get_vector("harry"))
+    assert numpy.allclose(table[2], vocab.get_vector("potter"))
+    assert not numpy.allclose(table[1], table[2])
