@@ -201,7 +201,8 @@ def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
 
     One panel per test set. A cross-domain row (a model scored on another
     dataset's test split) appears in the panel of the set it was scored on;
-    rows scored on the person type only have no overall bar.
+    rows scored on the person type only have no overall bar. Rows trained on
+    spaCy's re-tokenization rather than the corpus's tokens say so.
 
     table (Sequence[Dict]): rows from `spacy_rnn.results.aggregate`.
     png_path (Union[str, Path]): where to write the PNG.
@@ -219,6 +220,7 @@ def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
                         height_ratios=[len(rows) + 1 for _, rows in ordered])[:, 0]
     for ax, (test_set, rows) in zip(axes, ordered):
         names = [row["config"] + (f" (trained on {row['dataset']})" if row["eval_on"] else "")
+                 + (" [spaCy tokens]" if row.get("tokens") == "spaCy" else "")
                  for row in rows]
         ys = list(range(len(rows)))
         for offset, key, label in ((-0.2, "f1", "test F1"), (0.2, "per_f1", "test PER F1")):

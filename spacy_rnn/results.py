@@ -44,14 +44,21 @@ def read_metrics(metrics_dir: Union[str, Path]) -> List[Dict]:
 
 
 def aggregate(runs: Iterable[Dict]) -> List[Dict]:
-    """Group runs by (dataset, config, eval_on, types scored) and summarise over seeds."""
-    groups: Dict[Tuple[str, str, str, str], List[Dict]] = defaultdict(list)
+    """Group runs by (dataset, config, training tokens, eval_on, types scored) and
+    summarise over seeds.
+
+    Runs trained on spaCy's re-tokenization and on the corpus's own tokens are
+    different systems as far as a gold-token test score goes, so they never share
+    a row.
+    """
+    groups: Dict[Tuple[str, str, str, str, str], List[Dict]] = defaultdict(list)
     for run in runs:
         types = ",".join(run.get("types") or [])
-        key = (run.get("dataset", ""), run.get("config", ""), run.get("eval_on", ""), types)
+        key = (run.get("dataset", ""), run.get("config", ""), _tokens_label(run),
+               run.get("eval_on", ""), types)
         groups[key].append(run)
     table = []
-    for (dataset, config, eval_on, types), group in sorted(groups.items()):
+    for (dataset, config, tokens, eval_on, types), group in sorted(groups.items()):
         f1 = [100 * r["overall"]["f1"] for r in group]
         per = [100 * r["per_type"].get("PER", {}).get("f1", 0.0) for r in group]
         seconds = [r.get("training", {}).get("seconds") for r in group]
@@ -74,8 +81,24 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
             "hardware": ", ".join(sorted(hardware)),
             # Whether the runs were given static vectors; None if unknown or mixed.
             "vectors": vectors.pop() if len(vectors) == 1 else None,
+            # "gold" (the corpus's tokens), "spaCy" (re-tokenized) or "" (no record).
+            "tokens": tokens,
         })
     return table
+
+
+def _tokens_label(run: Dict) -> str:
+    """Which tokens a run was trained on: "gold", "spaCy" or "" (no training record).
+
+    Records from before train_meta carried `gold_preproc` were all trained with
+    configs that set it false, so for them only an override could have set it.
+    """
+    training = run.get("training")
+    if not isinstance(training, dict) or "overrides" not in training:
+        return ""
+    gold = training.get("gold_preproc",
+                        training["overrides"].get("corpora.train.gold_preproc", False))
+    return "gold" if gold else "spaCy"
 
 
 def _used_vectors(run: Dict) -> Optional[bool]:
@@ -93,11 +116,11 @@ def margins(table: List[Dict]) -> List[Dict]:
     """Each rnn_tagger system against spaCy's `ner` trained side by side.
 
     The partner is the spaCy `ner` row of the same dataset given the same
-    vectors setting (static vectors or none), its efficiency variant where
-    there is one (spaCy's default): a tagger with vectors is never credited
-    with a win over a baseline that had none. Rows scored on a subset of types,
-    on another set's test split, or with an unknown vectors setting are left
-    out rather than guessed.
+    vectors setting (static vectors or none) and trained on the same tokens,
+    its efficiency variant where there is one (spaCy's default): a tagger with
+    vectors is never credited with a win over a baseline that had none. Rows
+    scored on a subset of types, on another set's test split, or with an
+    unknown vectors setting are left out rather than guessed.
     """
     comparable = [r for r in table
                   if not r["eval_on"] and not r["types"] and r.get("vectors") is not None]
@@ -107,7 +130,8 @@ def margins(table: List[Dict]) -> List[Dict]:
             continue
         partners = sorted(
             (r for r in comparable if r["config"].startswith(SPACY_NER_PREFIX)
-             and r["dataset"] == row["dataset"] and r["vectors"] == row["vectors"]),
+             and r["dataset"] == row["dataset"] and r["vectors"] == row["vectors"]
+             and r["tokens"] == row["tokens"]),
             key=lambda r: ("efficiency" not in r["config"], r["config"]))
         if not partners:
             continue
@@ -115,6 +139,7 @@ def margins(table: List[Dict]) -> List[Dict]:
         out.append({
             "dataset": row["dataset"], "config": row["config"],
             "baseline": spacy_row["config"], "vectors": row["vectors"],
+            "tokens": row["tokens"],
             "f1_delta": row["f1"][0] - spacy_row["f1"][0],
             "per_delta": row["per_f1"][0] - spacy_row["per_f1"][0],
             "runs": (row["runs"], spacy_row["runs"]),
@@ -125,14 +150,15 @@ def margins(table: List[Dict]) -> List[Dict]:
 def margins_markdown(rows: List[Dict]) -> str:
     """The margins as Markdown (differences of the means, in F1 points)."""
     lines = [
-        "| dataset | rnn_tagger system | spaCy `ner` | vectors | Δ test F1 | Δ test PER F1 "
-        "| runs (ours / spaCy) |",
-        "|---|---|---|---|---:|---:|---|",
+        "| dataset | rnn_tagger system | spaCy `ner` | vectors | training tokens | Δ test F1 "
+        "| Δ test PER F1 | runs (ours / spaCy) |",
+        "|---|---|---|---|---|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['dataset']} | {r['config']} | {r['baseline']} | "
-            f"{'yes' if r['vectors'] else 'no'} | {r['f1_delta']:+.2f} | {r['per_delta']:+.2f} "
+            f"{'yes' if r['vectors'] else 'no'} | {r['tokens']} | {r['f1_delta']:+.2f} "
+            f"| {r['per_delta']:+.2f} "
             f"| {r['runs'][0]} / {r['runs'][1]} |")
     return "\n".join(lines) + "\n"
 
@@ -154,9 +180,9 @@ def _fmt(value: Tuple[float, Optional[float]]) -> str:
 def results_markdown(table: List[Dict]) -> str:
     """The results table as Markdown: our runs and baselines, then published anchors."""
     lines = [
-        "| dataset | system (config) | test F1 | test PER F1 | PER recall, unseen names "
-        "| runs (seeds) | train time | hardware |",
-        "|---|---|---:|---:|---:|---|---:|---|",
+        "| dataset | system (config) | training tokens | test F1 | test PER F1 "
+        "| PER recall, unseen names | runs (seeds) | train time | hardware |",
+        "|---|---|---|---:|---:|---:|---|---:|---|",
     ]
     for row in table:
         dataset = row["dataset"] + (f" → {row['eval_on']}" if row["eval_on"] else "")
@@ -166,14 +192,16 @@ def results_markdown(table: List[Dict]) -> str:
         seeds = ", ".join(str(s) for s in row["seeds"]) or "–"
         unseen = _fmt(row["per_unseen_recall"]) if row.get("per_unseen_recall") else "–"
         lines.append(
-            f"| {dataset} | {row['config']} | {overall} | {_fmt(row['per_f1'])} | {unseen} "
+            f"| {dataset} | {row['config']} | {row['tokens'] or '–'} | {overall} "
+            f"| {_fmt(row['per_f1'])} | {unseen} "
             f"| {row['runs']} ({seeds}) | {minutes} | {row['hardware'] or '–'} |"
         )
     side_by_side = margins(table)
     if side_by_side:
         lines += ["", "Side by side with spaCy's `ner` (generated): each rnn_tagger system "
-                  "minus spaCy's `ner` of the same dataset and vectors setting (its efficiency "
-                  "config where there is one), difference of the means:", "",
+                  "minus spaCy's `ner` of the same dataset, vectors setting and training "
+                  "tokens (its efficiency config where there is one), difference of the "
+                  "means:", "",
                   margins_markdown(side_by_side).rstrip("\n")]
     datasets = sorted({row["dataset"] for row in table} & set(PUBLISHED))
     if datasets:

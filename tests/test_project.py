@@ -56,6 +56,8 @@ def test_workflow_all_offline_small(dataset, tmp_path):
     assert 0.0 <= metrics["overall"]["f1"] <= 1.0
     assert metrics["training"]["seconds"] > 0 and "CPU" in metrics["training"]["hardware"]
     assert metrics["training"]["peak_rss_mb"] > 100  # a torch process: far above 100 MiB
+    # Trained on the tokens the test split is scored on (vars.gold_preproc).
+    assert metrics["training"]["gold_preproc"] is True
     report = project / "reports" / f"{dataset}-lstm-s0"
     assert (report / "training_curve.png").stat().st_size > 1000
     assert (report / "per_type_f1.png").stat().st_size > 1000
@@ -90,7 +92,7 @@ def check_cross_domain_and_pretrained(project: Path, data_dir: Path) -> None:
         assert metrics["per_type"]["PER"]["f1"] > 0.5  # a real NER, far from chance
     tabulated = run_command(project, "results", **SMALL)
     assert tabulated.returncode == 0, tabulated.stderr[-3000:]
-    assert "| conll2003 → wnut17 | lstm | (PER only) |" in (project.parent / "RESULTS.md").read_text()
+    assert "| conll2003 → wnut17 | lstm | gold | (PER only) |" in (project.parent / "RESULTS.md").read_text()
 
 
 

@@ -6,6 +6,8 @@ from spacy_rnn.cli import main
 from spacy_rnn.report import plot_results
 from spacy_rnn.results import aggregate, read_metrics, results_markdown
 
+from .conftest import REPO
+
 
 def metrics(dataset, config, seed, f1, per_f1, seconds=None):
     data = {"dataset": dataset, "config": config, "seed": seed,
@@ -50,8 +52,8 @@ def test_person_only_rows_are_their_own_group(tmp_path):
     assert [(r["eval_on"], r["types"], r["runs"]) for r in table] == [
         ("", "", 1), ("wnut17", "PER", 1)]
     text = results_markdown(table)
-    assert "| conll2003 → wnut17 | lstm | (PER only) | 70.00 |" in text
-    assert "| conll2003 | lstm | 90.00 | 95.00 |" in text
+    assert "| conll2003 → wnut17 | lstm | – | (PER only) | 70.00 |" in text
+    assert "| conll2003 | lstm | – | 90.00 | 95.00 |" in text
 
 
 def test_results_command_writes_table_and_plot(tmp_path):
@@ -85,8 +87,8 @@ def test_unseen_person_recall_column(tmp_path):
     lstm = next(r for r in table if r["config"] == "lstm")
     assert lstm["per_unseen_recall"][0] == pytest.approx(85.0)
     text = results_markdown(table)
-    assert "| conll2003 | lstm | 90.00 ± 0.00 | 95.00 ± 0.00 | 85.00 ± 7.07 | 2 (0, 1) |" in text
-    assert "| conll2003 | spacy-ner | 80.00 | 85.00 | – | 1 (0) |" in text
+    assert "| conll2003 | lstm | – | 90.00 ± 0.00 | 95.00 ± 0.00 | 85.00 ± 7.07 | 2 (0, 1) |" in text
+    assert "| conll2003 | spacy-ner | – | 80.00 | 85.00 | – | 1 (0) |" in text
 
 
 @pytest.mark.parametrize("threads,suffix", [(1, "1 torch thread"), (2, "2 torch threads")])
@@ -103,9 +105,11 @@ def test_hardware_string_counts_threads(threads, suffix):
         torch.set_num_threads(before)
 
 
-def _trained(dataset, config, seed, f1, per_f1, vectors):
+def _trained(dataset, config, seed, f1, per_f1, vectors, gold_preproc=None):
     data = metrics(dataset, config, seed, f1, per_f1, seconds=60)
     data["training"]["overrides"] = {"paths.vectors": "vectors_dir" if vectors else None}
+    if gold_preproc is not None:  # None: a record from before train_meta had the field
+        data["training"]["gold_preproc"] = gold_preproc
     return data
 
 
@@ -131,8 +135,9 @@ def test_margins_pair_systems_with_spacy_ner_of_the_same_vectors_setting(tmp_pat
     assert rows[0]["f1_delta"] == pytest.approx(87.0 - 83.0)
     assert rows[0]["per_delta"] == pytest.approx(91.0 - 85.0)
     assert rows[0]["runs"] == (2, 2)
-    assert "| conll2003 | lstm-vectors | spacy-ner-efficiency-vectors | yes | +4.00 | +6.00 | 2 / 2 |" \
-        in results_markdown(table)
+    assert rows[0]["tokens"] == "spaCy"  # no gold_preproc recorded, none overridden
+    assert ("| conll2003 | lstm-vectors | spacy-ner-efficiency-vectors | yes | spaCy | +4.00 "
+            "| +6.00 | 2 / 2 |") in results_markdown(table)
 
 
 def test_mixed_vectors_settings_are_not_compared(tmp_path):
@@ -143,3 +148,39 @@ def test_mixed_vectors_settings_are_not_compared(tmp_path):
     for i, run in enumerate(runs):
         srsly.write_json(tmp_path / f"{i}.json", run)
     assert margins(aggregate(read_metrics(tmp_path))) == []
+
+
+def test_runs_on_gold_and_spacy_tokens_are_separate_rows_and_pairs(tmp_path):
+    """A gold-token test score of a model trained on spaCy's re-tokenization is
+    another experiment: the two never share a row, and each is compared with the
+    spaCy `ner` trained on the same tokens."""
+    from spacy_rnn.results import margins
+    old = _trained("conll2003", "lstm", 0, 0.85, 0.88, True)
+    old["training"]["overrides"]["corpora.train.gold_preproc"] = True  # set by override
+    runs = [old,
+            _trained("conll2003", "lstm", 1, 0.87, 0.90, True, gold_preproc=True),
+            _trained("conll2003", "lstm", 0, 0.80, 0.85, True, gold_preproc=False),
+            _trained("conll2003", "spacy-ner-efficiency", 0, 0.83, 0.86, True, gold_preproc=True),
+            _trained("conll2003", "spacy-ner-efficiency", 0, 0.79, 0.82, True),
+            metrics("conll2003", "en_core_web_md", 0, 0.5, 0.9)]  # no training record
+    for i, run in enumerate(runs):
+        srsly.write_json(tmp_path / f"{i}.json", run)
+    table = aggregate(read_metrics(tmp_path))
+    lstm = {r["tokens"]: r for r in table if r["config"] == "lstm"}
+    assert lstm["gold"]["runs"] == 2 and lstm["gold"]["f1"][0] == pytest.approx(86.0)
+    assert lstm["spaCy"]["runs"] == 1 and lstm["spaCy"]["f1"][0] == pytest.approx(80.0)
+    pairs = {r["tokens"]: r["f1_delta"] for r in margins(table)}
+    assert pairs == {"gold": pytest.approx(86.0 - 83.0), "spaCy": pytest.approx(80.0 - 79.0)}
+    text = results_markdown(table)
+    assert "| conll2003 | lstm | gold | 86.00 ± 1.41 |" in text
+    assert "| conll2003 | en_core_web_md | – | 50.00 |" in text
+
+
+def test_train_meta_records_the_resolved_gold_preproc(tmp_path):
+    """From the config, and from an override of it."""
+    from spacy_rnn.cli import trained_on_gold_tokens
+    config = REPO / "configs" / "lstm.cfg"
+    assert trained_on_gold_tokens(config, {}) is False
+    assert trained_on_gold_tokens(config, {"corpora.train.gold_preproc": True}) is True
+    # Only the training corpus counts: the dev reader decides model-best, not the inputs.
+    assert trained_on_gold_tokens(config, {"corpora.dev.gold_preproc": True}) is False
