@@ -6,6 +6,7 @@ source has them (from the Hugging Face hub, or from a local mirror of the raw
 files, both through `datasets`), and `preprocess` turns that into IOB2-normalised
 spaCy DocBins plus the one-hot vocabulary, the label list and statistics.
 """
+import codecs
 import json
 import os
 import re
@@ -157,6 +158,10 @@ def validate_raw_file(path: Path, spec: DatasetSpec) -> None:
     n_sents, in_sent, i = 0, False, 0
     with path.open("rb") as file_:
         for i, raw in enumerate(file_, start=1):
+            if i == 1 and raw.startswith(codecs.BOM_UTF8):
+                # Read as utf-8-sig below, as here: files saved on Windows often
+                # start with one, and kept it would glue to the first token.
+                raw = raw[len(codecs.BOM_UTF8):]
             try:
                 line = raw.decode("utf8").rstrip("\r\n")
             except UnicodeDecodeError as err:
@@ -249,6 +254,7 @@ def _load_local(spec: DatasetSpec, data_dir: Path) -> "datasets.DatasetDict":
         column_names=list(spec.column_names),
         delimiter=spec.delimiter,
         skip_docstart=True,
+        encoding="utf-8-sig",
         cache_dir=_cache_dir(),
     )
     raw = raw.select_columns(["tokens", spec.tag_column])
@@ -427,6 +433,7 @@ def _read_docs(
                     raise ValueError("lists of different lengths")
             except (ValueError, KeyError, TypeError) as err:
                 _bad_line(path, i, f"expected equally long 'tokens' and 'tags' lists ({err})")
+            _check_record(path, i, tokens, tags)
             try:
                 iob = normalize_to_iob2(tags, scheme=spec.scheme, repairs=repairs)
             except ValueError as err:
@@ -448,6 +455,18 @@ def _read_docs(
         "empty_dropped": n_empty,
     }
     return docs, stats
+
+
+def _check_record(path: Path, line: int, tokens: List[Any], tags: List[Any]) -> None:
+    """Tokens must be non-empty strings and tags strings: spaCy would read an int
+    token as a string ID (5 -> "IS_PUNCT") and fail on an empty one with no line."""
+    if not all(type(t) is str and t for t in tokens):
+        j = next(j for j, t in enumerate(tokens) if not (type(t) is str and t))
+        _bad_line(path, line, f"token {j + 1} is {tokens[j]!r}: expected a non-empty string")
+    if not all(type(t) is str for t in tags):
+        j = next(j for j, t in enumerate(tags) if type(t) is not str)
+        _bad_line(path, line, f"tag {j + 1} is {tags[j]!r}: expected a string such as "
+                              "'O' or 'B-PER'")
 
 
 def _build_vocab(docs: List[Doc], size: int) -> List[str]:

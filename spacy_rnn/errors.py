@@ -17,6 +17,9 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN004 = ("vocab_from_vectors is true but the pipeline has no static vectors to "
               "start the one-hot vocabulary from. Set [initialize] vectors (in the "
               "project: --paths.vectors), or set vocab_from_vectors = false.")
+    RNN005 = ("include_static_vectors is true but the pipeline has no static vectors. "
+              "Set [initialize] vectors (in the project: --paths.vectors), or set "
+              "include_static_vectors = false.")
     # Labels and data
     RNN010 = ("Component '{name}' has no labels. Call nlp.initialize() with "
               "training examples, or pass labels=[...] to initialize().")
@@ -41,6 +44,11 @@ class Errors(metaclass=ErrorsWithCodes):
               "data is truncated or corrupt, or was saved from a different "
               "architecture or config (cell, decoder, embedding features) than "
               "the one in the pipeline's config.cfg.")
+    RNN019 = ("Component '{name}' is not initialized: its vocabulary and weights are "
+              "set by nlp.initialize() (or spacy train), which adding labels alone "
+              "does not do. Call nlp.initialize() before predicting or updating.")
+    RNN027 = ("{path} is missing from the saved component '{name}': the pipeline "
+              "directory is incomplete. Save it again with nlp.to_disk().")
     # Data files
     RNN020 = ("{path}, line {line}: {problem}")
     RNN021 = ("Unknown dataset {name!r}. Known datasets: {known}.")
@@ -71,6 +79,9 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN047 = ("The {what} has no evaluation with timing (seconds): was it written by "
               "spacy_rnn.DiagnosticsLogger.v1 with an output_file?")
     RNN048 = ("No results to plot: the metrics folder holds no metrics/*.json yet.")
+    RNN049 = ("The metrics file {path} is not valid JSON ({reason}): it may have been "
+              "cut short by an interrupted evaluate. Re-run the evaluate step, or "
+              "remove the file.")
     # Annotation and distributed training
     RNN050 = ("Cannot read {path}: it {problem}. Expected a .parquet/.jsonl/.json "
               "file, a folder of them, or a folder written by Dataset.save_to_disk.")
@@ -79,3 +90,11 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN052 = ("Distributed training needs at least one batch per worker and epoch: the "
               "training corpus gives {n} batch(es) for {workers} workers. Use fewer "
               "workers or a smaller [training.batcher] size.")
+
+
+class Warnings(metaclass=ErrorsWithCodes):
+    RNNW001 = ("Component '{name}' has target 'tag', so its score is tag_acc, but "
+               "[training.score_weights] gives tag_acc no weight ({weights}): spacy "
+               "train would pick model-best, and stop early, on a score that stays 0. "
+               "Set [training.score_weights] tag_acc = 1.0 and the ents_* weights to "
+               "null.")

@@ -9,6 +9,7 @@ The person type is reported under one name, "PER", whatever a dataset calls it
 ("PERSON", "NAME", ...), so that results across datasets line up in one table.
 """
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -361,8 +362,17 @@ def write_metrics(metrics: Dict, json_path: Union[str, Path], md_path: Union[str
     json_path, md_path = Path(json_path), Path(md_path)
     for path in (json_path, md_path):
         path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(metrics_markdown(metrics), encoding="utf-8")
+    # Each file is written whole or not at all (temp file, then rename): the
+    # results step reads every metrics/*.json, and a half-written one from an
+    # interrupted run would break it.
+    _write_atomic(json_path, json.dumps(metrics, indent=2) + "\n")
+    _write_atomic(md_path, metrics_markdown(metrics))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 # --- helpers ----------------------------------------------------------------

@@ -8,6 +8,7 @@ tag sequences (Viterbi under the allowed-transition matrix, with learned CRF
 scores when the decoder is "crf").
 """
 import os
+import warnings
 from collections import Counter
 from itertools import islice
 from pathlib import Path
@@ -30,7 +31,7 @@ from thinc.types import Floats2d, Ints1d
 
 from . import architectures  # noqa: F401  (registers the architectures)
 from .diagnostics import GradientDiagnostics
-from .errors import Errors
+from .errors import Errors, Warnings
 from .gold import MISSING, gold_indices
 from .models.crf import constrained_scores, crf_nll, viterbi_decode_numpy
 from .models.embed import set_vocab_words
@@ -172,8 +173,7 @@ class RNNTagger(TrainablePipe):
             raise ValueError(Errors.RNN011.format(label=label, name=self.name))
         if label in self.labels:
             return 0
-        output = self.model.get_ref("output")
-        if output.has_dim("nO") and output.get_dim("nO") is not None:
+        if self.model.get_ref("output").has_param("W"):
             raise ValueError(Errors.RNN012.format(
                 name=self.name, label=label, n=len(self.labels)))
         self.cfg["labels"].append(label)
@@ -185,6 +185,13 @@ class RNNTagger(TrainablePipe):
         if not self.labels:
             raise ValueError(Errors.RNN010.format(name=self.name))
 
+    def _require_initialized(self) -> None:
+        """Labels alone (add_label) do not make a usable model: the vocabulary,
+        the weights and the output width are only set by initialize()."""
+        self._require_labels()
+        if not self.model.get_ref("output").has_param("W"):
+            raise ValueError(Errors.RNN019.format(name=self.name))
+
     # --- prediction -----------------------------------------------------------
 
     def predict(self, docs: Iterable[Doc]) -> List[Ints1d]:
@@ -192,40 +199,47 @@ class RNNTagger(TrainablePipe):
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((0,), dtype="int64") for _ in docs]
-        self._require_labels()
+        self._require_initialized()
         scores = self.model.predict(docs)
         return self.decode(scores)
 
     def decode(self, scores: List[Floats2d]) -> List[Ints1d]:
         """Best valid tag sequence per doc: Viterbi under the allowed transitions.
 
-        Runs on the host, in NumPy, after one device->host copy per batch (see
-        viterbi_decode_numpy for why). With the softmax decoder every allowed
-        transition scores 0, so when a doc's per-token argmax is already a
-        valid sequence it *is* the Viterbi path, and only the other docs go
-        through the time loop.
+        Runs on the host, in NumPy, after one device->host copy per group of
+        docs of similar length (see viterbi_decode_numpy for why). Docs are
+        grouped so that padding at most doubles a group's size: padding a whole
+        batch to its longest doc would make one long doc among many short ones
+        cost batch size x its length (gigabytes for a 100k-token doc in a batch
+        of 1000). With the softmax decoder every allowed transition scores 0, so
+        when a doc's per-token argmax is already a valid sequence it *is* the
+        Viterbi path, and only the other docs go through the time loop.
         """
-        lengths = [len(s) for s in scores]
-        keep = [i for i, n in enumerate(lengths) if n]
+        lengths = numpy.asarray([len(s) for s in scores], dtype="int64")
         out = [numpy.zeros((0,), dtype="int64") for _ in scores]
-        if not keep:
-            return out
-        ops = self.model.ops
-        emissions = ops.to_numpy(ops.pad([scores[i] for i in keep])).astype("float32")
-        kept_lengths = numpy.asarray([lengths[i] for i in keep])
         trans, start, end = self._transition_scores_numpy()
-        if self.decoder == "softmax":
-            emissions = _log_softmax(emissions)
-            best = emissions.argmax(axis=-1)
-            redo = numpy.flatnonzero(~self._valid_paths(best, kept_lengths))
-            if len(redo):
-                best[redo] = viterbi_decode_numpy(
-                    emissions[redo], kept_lengths[redo], trans, start, end)
-        else:
-            best = viterbi_decode_numpy(emissions, kept_lengths, trans, start, end)
-        for row, i in enumerate(keep):
-            out[i] = best[row, : lengths[i]]
+        for group in _length_groups(lengths):
+            best = self._decode_padded([scores[i] for i in group], lengths[group],
+                                       trans, start, end)
+            for row, i in enumerate(group):
+                out[i] = best[row, : lengths[i]]
         return out
+
+    def _decode_padded(
+        self, scores: List[Floats2d], lengths: numpy.ndarray,
+        trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray,
+    ) -> numpy.ndarray:
+        """Best valid paths of non-empty docs, padded to the longest (ndarray[B, T])."""
+        ops = self.model.ops
+        emissions = ops.to_numpy(ops.pad(scores)).astype("float32")
+        if self.decoder != "softmax":
+            return viterbi_decode_numpy(emissions, lengths, trans, start, end)
+        emissions = _log_softmax(emissions)
+        best = emissions.argmax(axis=-1)
+        redo = numpy.flatnonzero(~self._valid_paths(best, lengths))
+        if len(redo):
+            best[redo] = viterbi_decode_numpy(emissions[redo], lengths[redo], trans, start, end)
+        return best
 
     def _valid_paths(self, paths: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
         """Which rows of `paths` (padded tag indices) obey the allowed transitions."""
@@ -239,7 +253,13 @@ class RNNTagger(TrainablePipe):
         return valid
 
     def _transition_scores_numpy(self) -> Tuple[numpy.ndarray, ...]:
-        """Constrained transition, start and end scores on the host."""
+        """Constrained transition, start and end scores on the host.
+
+        Forbidden entries are -inf here, not the finite FORBIDDEN that training
+        needs (no NaN gradients): decoding has no gradient, and -inf keeps a
+        forbidden path out even if emission scores grew beyond |FORBIDDEN|.
+        Every tag has an allowed predecessor, so no path is all -inf.
+        """
         a_trans, a_start, a_end = (numpy.asarray(a) for a in self._allowed())
         n = len(self.tag_names)
         if self.decoder == "crf":
@@ -247,7 +267,7 @@ class RNNTagger(TrainablePipe):
             learned = [self.model.ops.to_numpy(crf.get_param(name)) for name in CRF_PARAMS]
         else:
             learned = [numpy.zeros((n, n)), numpy.zeros(n), numpy.zeros(n)]
-        return tuple(numpy.where(a, x, FORBIDDEN).astype("float32")
+        return tuple(numpy.where(a, x, -numpy.inf).astype("float32")
                      for a, x in zip((a_trans, a_start, a_end), learned))
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
@@ -294,7 +314,7 @@ class RNNTagger(TrainablePipe):
         validate_examples(examples, "RNNTagger.update")
         if not any(len(eg.predicted) for eg in examples):
             return losses
-        self._require_labels()
+        self._require_initialized()
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
         if self.diagnostics is not None and self.diagnostics.due():
@@ -429,6 +449,7 @@ class RNNTagger(TrainablePipe):
             for label in sorted(self._labels_in(get_examples())):
                 self.add_label(label)
         self._require_labels()
+        self._check_settings(nlp)
         vocab_layers = [node for node in self.model.walk() if node.name == "vocab_embed"]
         if vocab_layers:
             words = (_read_vocab(vocab) if vocab is not None
@@ -444,6 +465,22 @@ class RNNTagger(TrainablePipe):
         if not doc_sample:
             raise ValueError(Errors.RNN013.format(name=self.name))
         self.model.initialize(X=doc_sample, Y=label_sample)
+
+    def _check_settings(self, nlp: Optional[Language]) -> None:
+        """Settings that only show up as wrong once the labels and vectors are known."""
+        n_tags = len(self.tag_names)
+        if self.model.has_dim("nO") and self.model.get_dim("nO") not in (None, n_tags):
+            raise ValueError(Errors.RNN001.format(
+                setting="nO", value=self.model.get_dim("nO"),
+                expected=f"null (inferred from the labels) or {n_tags}, the number of "
+                         f"tags {len(self.labels)} label(s) give"))
+        uses_vectors = any(node.name == "static_vectors" for node in self.model.walk())
+        if uses_vectors and self.vocab.vectors.shape[0] == 0:
+            raise ValueError(Errors.RNN005)
+        if self.target == "tag" and nlp is not None:
+            weights = nlp.config["training"]["score_weights"]
+            if not weights.get("tag_acc"):
+                warnings.warn(Warnings.RNNW001.format(name=self.name, weights=dict(weights)))
 
     def _labels_in(self, examples: Iterable[Example]) -> set:
         found = set()
@@ -471,6 +508,11 @@ class RNNTagger(TrainablePipe):
         return self
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "RNNTagger":
+        # spaCy reads a missing cfg as empty (the labels then look wrong, not
+        # missing) and a missing model as a bare FileNotFoundError.
+        for part in ("cfg", "model"):
+            if part not in exclude and not (Path(path) / part).exists():
+                raise ValueError(Errors.RNN027.format(path=Path(path) / part, name=self.name))
         try:
             super().from_disk(path, exclude=exclude)
         except (ValueError, KeyError, TypeError) as err:
@@ -486,6 +528,19 @@ class RNNTagger(TrainablePipe):
             if output.get_dim("nO") != len(self.tag_names):
                 raise ValueError(Errors.RNN016.format(
                     name=self.name, nO=output.get_dim("nO"), n_tags=len(self.tag_names)))
+
+
+def _length_groups(lengths: numpy.ndarray) -> List[numpy.ndarray]:
+    """Indices of the non-empty docs, longest first, in groups whose lengths are
+    all above half the group's longest, so padding a group at most doubles it."""
+    order = numpy.argsort(-lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    groups: List[numpy.ndarray] = []
+    while len(order):
+        n = int(numpy.count_nonzero(2 * lengths[order] > lengths[order[0]]))
+        groups.append(order[:n])
+        order = order[n:]
+    return groups
 
 
 def _log_softmax(x: numpy.ndarray) -> numpy.ndarray:

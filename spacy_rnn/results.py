@@ -35,7 +35,10 @@ def read_metrics(metrics_dir: Union[str, Path]) -> List[Dict]:
     """All metrics files of a project's metrics/ folder, sorted by file name."""
     rows = []
     for path in sorted(Path(metrics_dir).glob("*.json")):
-        data = srsly.read_json(path)
+        try:
+            data = srsly.read_json(path)
+        except ValueError as err:  # e.g. cut short by an evaluate that was killed
+            raise ValueError(Errors.RNN049.format(path=path, reason=err)) from None
         if not isinstance(data, dict) or "overall" not in data:
             raise ValueError(Errors.RNN044.format(path=path, key="overall"))
         data["_file"] = path.name

@@ -22,7 +22,7 @@ def split_tag(tag: str) -> Tuple[str, Optional[str]]:
     if tag == "O":
         return "O", None
     prefix, sep, label = tag.partition("-")
-    if not sep or not label:
+    if not sep or not label or prefix == "O":
         raise ValueError(f"Malformed tag {tag!r}: expected 'O' or PREFIX-LABEL.")
     return prefix, label
 

@@ -142,3 +142,22 @@ def test_softmax_decode_shortcut_equals_full_viterbi(length, n_labels, seed, sha
         full = viterbi_decode_numpy(log_probs[None], numpy.asarray([len(s)]), trans, start, end)
         assert g.tolist() == full[0].tolist()
         assert is_valid_biluo([tagger.tag_names[i] for i in g.tolist()])
+
+
+def test_decoding_never_takes_a_forbidden_transition_whatever_the_scores():
+    """FORBIDDEN is finite (training needs finite gradients): emission scores beyond
+    it, as from a diverged model, used to let Viterbi pick an invalid path, whose
+    entities were then silently dropped. Decoding uses -inf for forbidden moves."""
+    from spacy.lang.en import English
+
+    nlp = English()
+    tagger = nlp.add_pipe("rnn_tagger", config={"model": {"decoder": "crf"}})
+    tagger.add_label("PER")
+    names = tagger.tag_names
+    # Emissions that favour I-PER everywhere by far more than |FORBIDDEN|.
+    scores = numpy.zeros((6, len(names)), dtype="float32")
+    scores[:, names.index("I-PER")] = 1e6
+    tagger.model.initialize(X=None, Y=[numpy.zeros((1, len(names)), dtype="float32")])
+    path = [names[i] for i in tagger.decode([scores])[0].tolist()]
+    assert is_valid_biluo(path)
+    assert path == ["B-PER", "I-PER", "I-PER", "I-PER", "I-PER", "L-PER"]

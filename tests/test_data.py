@@ -5,6 +5,7 @@ the real one; the tests on the real mirror (../shared/ner-data) skip without it.
 """
 import dataclasses
 import json
+import re
 import socket
 from pathlib import Path
 from typing import Dict
@@ -185,6 +186,21 @@ def test_load_raw_conll2003(mirror, no_network):
     assert raw["dev"][0]["tokens"] == ["BRUSSELS", "1996-08-22"]
 
 
+def test_load_raw_reads_past_a_byte_order_mark(mirror, no_network):
+    """Files saved on Windows often start with a UTF-8 BOM; kept, it made -DOCSTART-
+    an extra one-token sentence, or stuck to the first token ("\ufeffEU")."""
+    expected = load_raw("conll2003", mirror)
+    for name in ("train.txt", "test.txt"):
+        path = mirror / "conll2003" / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    weibo = mirror / "weibo" / "weiboNER_2nd_conll.train"
+    weibo.write_bytes(b"\xef\xbb\xbf" + weibo.read_bytes())
+    raw = load_raw("conll2003", mirror)
+    for split in ("train", "test"):
+        assert raw[split].to_list() == expected[split].to_list()
+    assert load_raw("weibo", mirror)["train"][0]["tokens"] == ["科", "技", "王", "小"]
+
+
 def test_load_raw_strips_prefix_and_digits(mirror):
     wikiann = load_raw("wikiann-en", mirror)
     assert wikiann["train"][0]["tokens"] == ["R.H.", "Saunders", "("]
@@ -312,6 +328,17 @@ def test_preprocess_drops_empty_and_rejects_bad_jsonl(tmp_path):
     srsly.write_jsonl(raw_dir / "test.jsonl", [{"tokens": ["x"], "tags": ["X-PER"]}])
     with pytest.raises(ValueError, match=r"test.jsonl, line 1: .*'X-PER'"):
         preprocess("conll2003", raw_dir, tmp_path / "corpus")
+    # Spelled out: spaCy would read an int token as a string ID (5 -> "IS_PUNCT"),
+    # fail on an empty one without a line number, and store "O-PER" as plain O.
+    for record, problem in [
+        ({"tokens": [5, "y"], "tags": ["B-PER", "O"]}, "token 1 is 5: expected a non-empty string"),
+        ({"tokens": ["x", ""], "tags": ["O", "O"]}, "token 2 is '': expected a non-empty string"),
+        ({"tokens": ["x"], "tags": [None]}, "tag 1 is None: expected a string"),
+        ({"tokens": ["x"], "tags": ["O-PER"]}, "Malformed tag 'O-PER'"),
+    ]:
+        srsly.write_jsonl(raw_dir / "test.jsonl", [record])
+        with pytest.raises(ValueError, match=rf"test.jsonl, line 1: {re.escape(problem)}"):
+            preprocess("conll2003", raw_dir, tmp_path / "corpus")
     srsly.write_jsonl(raw_dir / "test.jsonl", [{"tokens": ["x"], "tags": ["O"]}])
     stats = preprocess("conll2003", raw_dir, tmp_path / "corpus")
     assert stats["splits"]["train"]["empty_dropped"] == 1

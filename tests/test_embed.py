@@ -180,6 +180,15 @@ def test_vocab_from_vectors_without_vectors_is_named():
         nlp.initialize(get_examples=lambda: examples)
 
 
+def test_static_vectors_without_vectors_is_named():
+    """include_static_vectors with an empty vectors table failed inside spaCy's
+    StaticVectors with an IndexError; name the setting and the fix instead."""
+    nlp = make_nlp(model={"embed": {"include_static_vectors": True}})
+    examples = make_examples(nlp)
+    with pytest.raises(ValueError, match="RNN005.*include_static_vectors.*--paths.vectors"):
+        nlp.initialize(get_examples=lambda: examples)
+
+
 def test_vocab_from_vectors_width_mismatch_is_named():
     nlp = _vectors_nlp(width=16)
     examples = make_examples(nlp)

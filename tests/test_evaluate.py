@@ -233,12 +233,20 @@ def test_metrics_markdown_adds_missing_per():
     assert "| PER | 0.00 | 0.00 | 0.00 | 0 |" in metrics_markdown(metrics)
 
 
-def test_write_metrics(tmp_path, ruler_nlp, gold_path):
+def test_write_metrics(tmp_path, ruler_nlp, gold_path, monkeypatch):
     metrics = evaluate_model(ruler_nlp, gold_path, seed=3)
     json_path, md_path = tmp_path / "out" / "metrics.json", tmp_path / "out" / "md" / "metrics.md"
     write_metrics(metrics, json_path, md_path)
     assert json.loads(json_path.read_text(encoding="utf-8")) == metrics
     assert md_path.read_text(encoding="utf-8") == metrics_markdown(metrics)
+    # Written whole or not at all: a failed write leaves the old file, no half file.
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("spacy_rnn.evaluate.os.replace", fail)
+    with pytest.raises(OSError):
+        write_metrics({**metrics, "seed": 4}, json_path, md_path)
+    assert json.loads(json_path.read_text(encoding="utf-8")) == metrics
 
 
 @pytest.fixture

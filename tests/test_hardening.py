@@ -59,6 +59,37 @@ print(json.dumps([[[e.start, e.end, e.label_] for e in d.ents] for d in docs]))
 """
 
 
+@pytest.mark.parametrize("decoder", ["softmax", "crf"])
+def test_decode_memory_follows_tokens_not_batch_times_longest(decoder):
+    """One long doc among many short ones must not pad them all to its length: that
+    cost 1.4 GB for 20k + 255 x 20 tokens (the flat scores are 1.7 MB), and would
+    run out of memory for a 100k-token doc in nlp.pipe's default batch of 1000."""
+    import tracemalloc
+
+    from spacy_rnn.pipeline import RNNTagger
+
+    nlp = make_nlp(model={"decoder": decoder})
+    tagger = nlp.get_pipe("rnn_tagger")
+    for label in ("LOC", "MISC", "ORG", "PER"):
+        tagger.add_label(label)
+    nlp.initialize(lambda: make_examples(nlp))
+    rng = numpy.random.default_rng(0)
+    n_tags = len(tagger.tag_names)
+    lengths = [20_000] + [20] * 255 + [0]
+    scores = [rng.standard_normal((n, n_tags)).astype("float32") for n in lengths]
+    tracemalloc.start()
+    try:
+        got = tagger.decode(scores)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    flat = sum(lengths) * n_tags * 4
+    assert peak < 40 * flat  # the padded batch alone was 255 x 20k x K floats: ~800x flat
+    # Grouping by length changes no path: each doc decoded alone gives the same tags.
+    for i in (0, 1, 255, 256):
+        assert got[i].tolist() == RNNTagger.decode(tagger, [scores[i]])[0].tolist()
+
+
 @pytest.mark.slow
 def test_nlp_pipe_with_two_processes(trained_nlp, tmp_path):
     """Forked workers after torch ran in the parent used to hang (STYLE.md): the

@@ -80,6 +80,48 @@ def test_no_label():
         nlp.initialize()
 
 
+@pytest.mark.parametrize("call", ["predict", "update"])
+def test_labels_without_initialize_is_a_clear_error(call):
+    """add_label gives labels but no vocabulary or weights: say initialize() is missing."""
+    nlp = make_nlp()
+    nlp.get_pipe("rnn_tagger").add_label("PER")
+    with pytest.raises(ValueError, match="RNN019.*nlp.initialize"):
+        if call == "predict":
+            nlp("Harry Potter met Ron")
+        else:
+            nlp.update(make_examples(nlp)[:2])
+
+
+def test_tag_target_without_tag_weight_warns_and_weighted_score_counts():
+    """spacy train selects model-best by the weighted score: with the factory's ents_f
+    weights a tag-target pipeline would score 0 forever, so initialize warns; with
+    tag_acc weighted, the score spacy train uses follows tag accuracy."""
+    from spacy.training.loop import create_evaluation_callback
+
+    nlp = make_nlp(target="tag")
+    examples = [Example.from_dict(nlp.make_doc(t), {"tags": tags}) for t, tags in TAG_DATA]
+    with pytest.warns(UserWarning, match="RNNW001.*tag_acc = 1.0"):
+        nlp.initialize(lambda: examples)
+    nlp = make_nlp(target="tag")
+    nlp.config["training"]["score_weights"].update(
+        {"tag_acc": 1.0, "ents_f": None, "ents_p": None, "ents_r": None})
+    train(nlp, examples, n_iter=50)
+    weights = dict(nlp.config["training"]["score_weights"])
+    score, other = create_evaluation_callback(nlp, lambda _: examples, weights)()
+    assert other["tag_acc"] == 1.0 and score == 1.0
+
+
+def test_explicit_nO_is_checked_against_the_labels():
+    """nO may be given in the config; the right value works, a wrong one names nO."""
+    n_tags = 1 + 4 * len({label for _, ents in TRAIN_DATA for _, _, label in ents})
+    nlp = make_nlp(model={"nO": n_tags})
+    nlp.initialize(lambda: make_examples(nlp))
+    assert nlp.get_pipe("rnn_tagger").model.get_dim("nO") == n_tags
+    nlp = make_nlp(model={"nO": 3})
+    with pytest.raises(ValueError, match=f"RNN001.*'nO'.*{n_tags}"):
+        nlp.initialize(lambda: make_examples(nlp))
+
+
 def test_add_label_and_explicit_labels():
     nlp = make_nlp()
     tagger = nlp.get_pipe("rnn_tagger")
@@ -175,6 +217,7 @@ def test_overfitting_IO(override, tmp_path):
 def test_overfitting_tag_target(decoder):
     fix_random_seed(0)
     nlp = make_nlp(model={"decoder": decoder}, target="tag")
+    nlp.config["training"]["score_weights"].update({"tag_acc": 1.0, "ents_f": None})
     examples = [Example.from_dict(nlp.make_doc(t), {"tags": tags}) for t, tags in TAG_DATA]
     train(nlp, examples, n_iter=50)
     for text, tags in TAG_DATA:

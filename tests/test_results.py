@@ -184,3 +184,11 @@ def test_train_meta_records_the_resolved_gold_preproc(tmp_path):
     assert trained_on_gold_tokens(config, {"corpora.train.gold_preproc": True}) is True
     # Only the training corpus counts: the dev reader decides model-best, not the inputs.
     assert trained_on_gold_tokens(config, {"corpora.dev.gold_preproc": True}) is False
+
+
+def test_truncated_metrics_file_is_named(tmp_path):
+    """An evaluate killed mid-write used to leave half a JSON file, and the results
+    step failed with "Expected object or value", naming no file."""
+    (tmp_path / "cut.json").write_text('{"overall": ', encoding="utf8")
+    with pytest.raises(ValueError, match=r"RNN049.*cut.json is not valid JSON"):
+        read_metrics(tmp_path)

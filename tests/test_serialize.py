@@ -60,6 +60,19 @@ def test_truncated_model_file_is_a_clear_error(tmp_path):
         spacy.load(tmp_path)
 
 
+@pytest.mark.parametrize("part", ["cfg", "model"])
+def test_missing_component_file_is_named(tmp_path, part):
+    """spaCy reads a missing cfg as no labels (which then looks like a label mismatch)
+    and a missing model as a bare FileNotFoundError: name the missing file instead."""
+    fix_random_seed(0)
+    nlp = make_nlp()
+    train(nlp, make_examples(nlp), n_iter=1)
+    nlp.to_disk(tmp_path)
+    (tmp_path / "rnn_tagger" / part).unlink()
+    with pytest.raises(ValueError, match=f"RNN027.*rnn_tagger.{part} is missing"):
+        spacy.load(tmp_path)
+
+
 def test_model_with_mismatched_labels_is_a_clear_error(tmp_path):
     import srsly
 
