@@ -61,6 +61,7 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
         "config": str(args.config_path),
         "overrides": {k: v for k, v in overrides.items() if not isinstance(v, Path)},
         "gold_preproc": trained_on_gold_tokens(args.config_path, overrides),
+        **training_budget(args.config_path, overrides),
     })
 
 
@@ -78,6 +79,19 @@ def trained_on_gold_tokens(config_path: Path, overrides: Dict[str, Any]) -> bool
     config = load_config(config_path, overrides=overrides, interpolate=True)
     reader = dot_to_object(config, config["training"]["train_corpus"])
     return bool(reader.get("gold_preproc", False))
+
+
+def training_budget(config_path: Path, overrides: Dict[str, Any]) -> Dict[str, int]:
+    """The training limits as resolved: `max_steps` and `max_epochs` (0 = none).
+
+    Runs given different budgets are different experiments (4,000 steps of 1,000
+    words are about two epochs of MSRA and 20 of CoNLL-2003), so the results table keeps them apart,
+    and it can only do that if the record says what the budget was.
+    """
+    from spacy.util import load_config
+
+    training = load_config(config_path, overrides=overrides, interpolate=True)["training"]
+    return {"max_steps": int(training["max_steps"]), "max_epochs": int(training["max_epochs"])}
 
 
 def dataset_overrides(config_path: Path, lang: str, overrides: Dict[str, Any]) -> Dict[str, Any]:

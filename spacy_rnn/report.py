@@ -7,6 +7,7 @@ soon as they go out of scope. matplotlib is an optional dependency (the
 "project" extra), so it is only imported when a plot is drawn.
 """
 import json
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Union
 
@@ -196,13 +197,26 @@ def write_report(
     return md_path
 
 
+def _plot_label(row: Dict, usual_budget: str) -> str:
+    """A results row's name in the plot: its config, plus what sets it apart."""
+    label = row["config"]
+    if row["eval_on"]:
+        label += f" (trained on {row['dataset']})"
+    if row.get("tokens") == "spaCy":
+        label += " [spaCy tokens]"
+    if row.get("budget", "") not in ("", usual_budget):
+        label += f" [{row['budget']}]"
+    return label
+
+
 def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
     """Systems side by side per test set: test F1 and PER F1 (mean, ± std over seeds).
 
     One panel per test set. A cross-domain row (a model scored on another
     dataset's test split) appears in the panel of the set it was scored on;
     rows scored on the person type only have no overall bar. Rows trained on
-    spaCy's re-tokenization rather than the corpus's tokens say so.
+    spaCy's re-tokenization rather than the corpus's tokens say so, and so do
+    rows given another budget than most rows were.
 
     table (Sequence[Dict]): rows from `spacy_rnn.results.aggregate`.
     png_path (Union[str, Path]): where to write the PNG.
@@ -214,14 +228,14 @@ def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
     if not panels:
         raise ValueError(Errors.RNN048)
     ordered = sorted(panels.items())
+    budgets = Counter(row.get("budget", "") for row in table)
+    usual_budget = budgets.most_common(1)[0][0]
     height = sum(len(rows) for _, rows in ordered) * 0.45 + 1.2 * len(ordered)
     fig = _new_figure((8, max(3.0, height)))
     axes = fig.subplots(len(ordered), 1, squeeze=False,
                         height_ratios=[len(rows) + 1 for _, rows in ordered])[:, 0]
     for ax, (test_set, rows) in zip(axes, ordered):
-        names = [row["config"] + (f" (trained on {row['dataset']})" if row["eval_on"] else "")
-                 + (" [spaCy tokens]" if row.get("tokens") == "spaCy" else "")
-                 for row in rows]
+        names = [_plot_label(row, usual_budget) for row in rows]
         ys = list(range(len(rows)))
         for offset, key, label in ((-0.2, "f1", "test F1"), (0.2, "per_f1", "test PER F1")):
             shown = [not (key == "f1" and row.get("types")) for row in rows]

@@ -47,21 +47,21 @@ def read_metrics(metrics_dir: Union[str, Path]) -> List[Dict]:
 
 
 def aggregate(runs: Iterable[Dict]) -> List[Dict]:
-    """Group runs by (dataset, config, training tokens, eval_on, types scored) and
-    summarise over seeds.
+    """Group runs by (dataset, config, training tokens, training budget, eval_on,
+    types scored) and summarise over seeds.
 
     Runs trained on spaCy's re-tokenization and on the corpus's own tokens are
     different systems as far as a gold-token test score goes, so they never share
-    a row.
+    a row; nor do runs given different training budgets.
     """
-    groups: Dict[Tuple[str, str, str, str, str], List[Dict]] = defaultdict(list)
+    groups: Dict[Tuple[str, str, str, str, str, str], List[Dict]] = defaultdict(list)
     for run in runs:
         types = ",".join(run.get("types") or [])
         key = (run.get("dataset", ""), run.get("config", ""), _tokens_label(run),
-               run.get("eval_on", ""), types)
+               _budget_label(run), run.get("eval_on", ""), types)
         groups[key].append(run)
     table = []
-    for (dataset, config, tokens, eval_on, types), group in sorted(groups.items()):
+    for (dataset, config, tokens, budget, eval_on, types), group in sorted(groups.items()):
         f1 = [100 * r["overall"]["f1"] for r in group]
         per = [100 * r["per_type"].get("PER", {}).get("f1", 0.0) for r in group]
         seconds = [r.get("training", {}).get("seconds") for r in group]
@@ -86,6 +86,8 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
             "vectors": vectors.pop() if len(vectors) == 1 else None,
             # "gold" (the corpus's tokens), "spaCy" (re-tokenized) or "" (no record).
             "tokens": tokens,
+            # "4,000 steps", "30 epochs", both joined by "or", or "" (no record).
+            "budget": budget,
         })
     return table
 
@@ -104,6 +106,25 @@ def _tokens_label(run: Dict) -> str:
     return "gold" if gold else "spaCy"
 
 
+def _budget_label(run: Dict) -> str:
+    """The training budget a run was given: "4,000 steps", "30 epochs", "30 epochs
+    or 4,000 steps" (whichever came first), "no limit", or "" (no training record).
+
+    The resolved limits are recorded since train_meta carried them; older records
+    have them as the overrides every project run passed.
+    """
+    training = run.get("training")
+    if not isinstance(training, dict) or "overrides" not in training:
+        return ""
+    overrides = training["overrides"]
+    steps = training.get("max_steps", overrides.get("training.max_steps"))
+    epochs = training.get("max_epochs", overrides.get("training.max_epochs"))
+    if steps is None and epochs is None:
+        return ""
+    limits = ([f"{epochs:,} epochs"] if epochs else []) + ([f"{steps:,} steps"] if steps else [])
+    return " or ".join(limits) or "no limit"
+
+
 def _used_vectors(run: Dict) -> Optional[bool]:
     """Whether a run was trained with static vectors (None: no training record)."""
     training = run.get("training")
@@ -119,9 +140,10 @@ def margins(table: List[Dict]) -> List[Dict]:
     """Each rnn_tagger system against spaCy's `ner` trained side by side.
 
     The partner is the spaCy `ner` row of the same dataset given the same
-    vectors setting (static vectors or none) and trained on the same tokens,
-    its efficiency variant where there is one (spaCy's default): a tagger with
-    vectors is never credited with a win over a baseline that had none. Rows
+    vectors setting (static vectors or none), trained on the same tokens with
+    the same budget, its efficiency variant where there is one (spaCy's
+    default): a tagger with vectors, or a longer budget, is never credited with
+    a win over a baseline that had neither. Rows
     scored on a subset of types, on another set's test split, or with an
     unknown vectors setting are left out rather than guessed.
     """
@@ -134,7 +156,7 @@ def margins(table: List[Dict]) -> List[Dict]:
         partners = sorted(
             (r for r in comparable if r["config"].startswith(SPACY_NER_PREFIX)
              and r["dataset"] == row["dataset"] and r["vectors"] == row["vectors"]
-             and r["tokens"] == row["tokens"]),
+             and r["tokens"] == row["tokens"] and r["budget"] == row["budget"]),
             key=lambda r: ("efficiency" not in r["config"], r["config"]))
         if not partners:
             continue
@@ -184,8 +206,8 @@ def results_markdown(table: List[Dict]) -> str:
     """The results table as Markdown: our runs and baselines, then published anchors."""
     lines = [
         "| dataset | system (config) | training tokens | test F1 | test PER F1 "
-        "| PER recall, unseen names | runs (seeds) | train time | hardware |",
-        "|---|---|---|---:|---:|---:|---|---:|---|",
+        "| PER recall, unseen names | runs (seeds) | budget | train time | hardware |",
+        "|---|---|---|---:|---:|---:|---|---|---:|---|",
     ]
     for row in table:
         dataset = row["dataset"] + (f" → {row['eval_on']}" if row["eval_on"] else "")
@@ -197,14 +219,15 @@ def results_markdown(table: List[Dict]) -> str:
         lines.append(
             f"| {dataset} | {row['config']} | {row['tokens'] or '–'} | {overall} "
             f"| {_fmt(row['per_f1'])} | {unseen} "
-            f"| {row['runs']} ({seeds}) | {minutes} | {row['hardware'] or '–'} |"
+            f"| {row['runs']} ({seeds}) | {row['budget'] or '–'} | {minutes} "
+            f"| {row['hardware'] or '–'} |"
         )
     side_by_side = margins(table)
     if side_by_side:
         lines += ["", "Side by side with spaCy's `ner` (generated): each rnn_tagger system "
-                  "minus spaCy's `ner` of the same dataset, vectors setting and training "
-                  "tokens (its efficiency config where there is one), difference of the "
-                  "means:", "",
+                  "minus spaCy's `ner` of the same dataset, vectors setting, training "
+                  "tokens and budget (its efficiency config where there is one), "
+                  "difference of the means:", "",
                   margins_markdown(side_by_side).rstrip("\n")]
     datasets = sorted({row["dataset"] for row in table} & set(PUBLISHED))
     if datasets:

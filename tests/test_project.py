@@ -58,6 +58,8 @@ def test_workflow_all_offline_small(dataset, tmp_path):
     assert metrics["training"]["peak_rss_mb"] > 100  # a torch process: far above 100 MiB
     # Trained on the tokens the test split is scored on (vars.gold_preproc).
     assert metrics["training"]["gold_preproc"] is True
+    # The budget as resolved (vars.max_steps; project.yml passes max_epochs 0).
+    assert (metrics["training"]["max_steps"], metrics["training"]["max_epochs"]) == (10, 0)
     report = project / "reports" / f"{dataset}-lstm-s0"
     assert (report / "training_curve.png").stat().st_size > 1000
     assert (report / "per_type_f1.png").stat().st_size > 1000

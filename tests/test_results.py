@@ -186,6 +186,52 @@ def test_train_meta_records_the_resolved_gold_preproc(tmp_path):
     assert trained_on_gold_tokens(config, {"corpora.dev.gold_preproc": True}) is False
 
 
+def test_runs_with_different_budgets_are_separate_rows_and_pairs(tmp_path):
+    """A longer run is another experiment: it gets its own row, and it is only
+    compared with a spaCy `ner` given the same budget."""
+    from spacy_rnn.results import margins
+    runs = [_trained("msra", "lstm", 0, 0.85, 0.80, False),
+            _trained("msra", "lstm", 0, 0.88, 0.84, False),
+            _trained("msra", "spacy-ner-efficiency", 0, 0.70, 0.70, False)]
+    runs[0]["training"]["overrides"]["training.max_steps"] = 4000  # an older record
+    runs[1]["training"].update({"max_steps": 8000, "max_epochs": 0})
+    runs[2]["training"].update({"max_steps": 4000, "max_epochs": 0})
+    for i, run in enumerate(runs):
+        srsly.write_json(tmp_path / f"{i}.json", run)
+    table = aggregate(read_metrics(tmp_path))
+    lstm = {r["budget"]: r["f1"][0] for r in table if r["config"] == "lstm"}
+    assert lstm == {"4,000 steps": pytest.approx(85.0), "8,000 steps": pytest.approx(88.0)}
+    assert [(r["config"], r["f1_delta"]) for r in margins(table)] == [
+        ("lstm", pytest.approx(85.0 - 70.0))]
+    text = results_markdown(table)
+    assert "| 1 (0) | 8,000 steps | 1.0 min |" in text
+    # The plot names the budget only where it is not the usual one.
+    from spacy_rnn.report import _plot_label
+    names = sorted(_plot_label(r, "4,000 steps") for r in table)
+    assert names == ["lstm [spaCy tokens]", "lstm [spaCy tokens] [8,000 steps]",
+                     "spacy-ner-efficiency [spaCy tokens]"]
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    ({}, {"max_steps": 4000, "max_epochs": 0}),
+    ({"training.max_steps": 8000}, {"max_steps": 8000, "max_epochs": 0}),
+    ({"training.max_epochs": 3, "training.max_steps": 0}, {"max_steps": 0, "max_epochs": 3}),
+])
+def test_train_meta_records_the_resolved_budget(overrides, expected):
+    from spacy_rnn.cli import training_budget
+    assert training_budget(REPO / "configs" / "lstm-vectors-unk.cfg", overrides) == expected
+
+
+@pytest.mark.parametrize("training,label", [
+    ({"max_steps": 4000, "max_epochs": 30}, "30 epochs or 4,000 steps"),
+    ({"max_steps": 0, "max_epochs": 0}, "no limit"),
+    ({}, ""),  # neither recorded nor overridden: unknown, not guessed
+])
+def test_budget_labels(training, label):
+    from spacy_rnn.results import _budget_label
+    assert _budget_label({"training": {"overrides": {}, **training}}) == label
+
+
 def test_truncated_metrics_file_is_named(tmp_path):
     """An evaluate killed mid-write used to leave half a JSON file, and the results
     step failed with "Expected object or value", naming no file."""
