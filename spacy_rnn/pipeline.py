@@ -165,6 +165,12 @@ class RNNTagger(TrainablePipe):
     def decoder(self) -> str:
         return self.model.attrs["decoder"]
 
+    @property
+    def _is_initialized(self) -> bool:
+        """Whether initialize() (or from_disk/from_bytes) has sized the model:
+        the output layer gets its weights only once the label count is known."""
+        return self.model.get_ref("output").has_param("W")
+
     def add_label(self, label: str) -> int:
         """Add a label before initialization. RETURNS (int): 1 if added, 0 if present."""
         if not isinstance(label, str):
@@ -173,7 +179,7 @@ class RNNTagger(TrainablePipe):
             raise ValueError(Errors.RNN011.format(label=label, name=self.name))
         if label in self.labels:
             return 0
-        if self.model.get_ref("output").has_param("W"):
+        if self._is_initialized:
             raise ValueError(Errors.RNN012.format(
                 name=self.name, label=label, n=len(self.labels)))
         self.cfg["labels"].append(label)
@@ -189,7 +195,7 @@ class RNNTagger(TrainablePipe):
         """Labels alone (add_label) do not make a usable model: the vocabulary,
         the weights and the output width are only set by initialize()."""
         self._require_labels()
-        if not self.model.get_ref("output").has_param("W"):
+        if not self._is_initialized:
             raise ValueError(Errors.RNN019.format(name=self.name))
 
     # --- prediction -----------------------------------------------------------
