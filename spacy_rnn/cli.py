@@ -84,9 +84,10 @@ def trained_on_gold_tokens(config_path: Path, overrides: Dict[str, Any]) -> bool
 def training_budget(config_path: Path, overrides: Dict[str, Any]) -> Dict[str, int]:
     """The training limits as resolved: `max_steps` and `max_epochs` (0 = none).
 
-    Runs given different budgets are different experiments (4,000 steps of 1,000
-    words are about two epochs of MSRA and 20 of CoNLL-2003), so the results table keeps them apart,
-    and it can only do that if the record says what the budget was.
+    Runs given different budgets are different experiments (4,000 steps of
+    1,000 words are about two epochs of MSRA and 20 of CoNLL-2003), so the
+    results table keeps them apart, and it can only do that if the record says
+    what the budget was.
     """
     from spacy.util import load_config
 

@@ -121,7 +121,9 @@ def _budget_label(run: Dict) -> str:
     epochs = training.get("max_epochs", overrides.get("training.max_epochs"))
     if steps is None and epochs is None:
         return ""
-    limits = ([f"{epochs:,} epochs"] if epochs else []) + ([f"{steps:,} steps"] if steps else [])
+    # spaCy reads max_epochs = -1 as "stream the corpus", not as an epoch limit.
+    limits = (([f"{epochs:,} epochs"] if epochs and epochs > 0 else [])
+              + ([f"{steps:,} steps"] if steps else []))
     return " or ".join(limits) or "no limit"
 
 

@@ -225,6 +225,7 @@ def test_train_meta_records_the_resolved_budget(overrides, expected):
 @pytest.mark.parametrize("training,label", [
     ({"max_steps": 4000, "max_epochs": 30}, "30 epochs or 4,000 steps"),
     ({"max_steps": 0, "max_epochs": 0}, "no limit"),
+    ({"max_steps": 4000, "max_epochs": -1}, "4,000 steps"),  # -1: streamed, no epoch limit
     ({}, ""),  # neither recorded nor overridden: unknown, not guessed
 ])
 def test_budget_labels(training, label):
