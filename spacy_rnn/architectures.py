@@ -11,7 +11,8 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d, Ragged
 
-from .models.embed import BigramFeatures, CharCNN, HashFeatures, TokenEmbed, VocabEmbed
+from .models.embed import (
+    BigramFeatures, CharCNN, HashFeatures, TokenEmbed, VocabEmbed, WithFeatures)
 from .models.encoder import RNNEncoderLayer
 from .models.tagger import BiRNNTagger
 
@@ -138,6 +139,19 @@ def build_token_embed_v4(
         hash_width, char_width, char_max_chars, include_static_vectors, dropout,
         unk_dropout, bigram_width, bigram_rows, vocab_from_vectors,
     )
+
+
+@registry.architectures("spacy_rnn.WithFeatures.v1")
+def build_with_features(
+    embed: Model[List[Doc], List[Floats2d]],
+    features: Model[List[Doc], List[Floats2d]],
+) -> Model[List[Doc], List[Floats2d]]:
+    """`embed`'s vectors with `features`' vectors appended, token by token.
+
+    For a pretrained pipeline's tok2vec as extra input: `features` is a
+    `spacy.Tok2VecListener.v1` listening to a sourced, frozen `tok2vec`.
+    """
+    return WithFeatures(embed, features)
 
 
 @registry.architectures("spacy_rnn.BigramFeatures.v1")

@@ -62,6 +62,7 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
         "overrides": {k: v for k, v in overrides.items() if not isinstance(v, Path)},
         "gold_preproc": trained_on_gold_tokens(args.config_path, overrides),
         **training_budget(args.config_path, overrides),
+        "sourced_components": sourced_components(args.config_path, overrides),
     })
 
 
@@ -93,6 +94,19 @@ def training_budget(config_path: Path, overrides: Dict[str, Any]) -> Dict[str, i
 
     training = load_config(config_path, overrides=overrides, interpolate=True)["training"]
     return {"max_steps": int(training["max_steps"]), "max_epochs": int(training["max_epochs"])}
+
+
+def sourced_components(config_path: Path, overrides: Dict[str, Any]) -> List[str]:
+    """The components copied, weights and all, from another pipeline (`source`).
+
+    A sourced tok2vec brings what its pipeline learned from its own corpus, more
+    than its static vectors do, so the results table compares such a run only
+    with baselines that sourced the same components.
+    """
+    from spacy.util import load_config
+
+    components = load_config(config_path, overrides=overrides, interpolate=True)["components"]
+    return sorted(name for name, block in components.items() if block.get("source"))
 
 
 def dataset_overrides(config_path: Path, lang: str, overrides: Dict[str, Any]) -> Dict[str, Any]:

@@ -69,6 +69,7 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
         hardware = {r.get("training", {}).get("hardware", "") for r in group} - {""}
         unseen = [100 * recall for recall in map(_unseen_person_recall, group) if recall is not None]
         vectors = {_used_vectors(r) for r in group}
+        sourced = {_sourced(r) for r in group}
         table.append({
             "dataset": dataset,
             "config": config,
@@ -84,6 +85,8 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
             "hardware": ", ".join(sorted(hardware)),
             # Whether the runs were given static vectors; None if unknown or mixed.
             "vectors": vectors.pop() if len(vectors) == 1 else None,
+            # Components sourced from a pretrained pipeline, e.g. "tok2vec"; None if mixed.
+            "sourced": sourced.pop() if len(sourced) == 1 else None,
             # "gold" (the corpus's tokens), "spaCy" (re-tokenized) or "" (no record).
             "tokens": tokens,
             # "4,000 steps", "30 epochs", both joined by "or", or "" (no record).
@@ -135,6 +138,17 @@ def _used_vectors(run: Dict) -> Optional[bool]:
     return bool(training["overrides"].get("paths.vectors"))
 
 
+def _sourced(run: Dict) -> str:
+    """The components a run sourced from a pretrained pipeline, joined ("" = none).
+
+    Records from before train_meta carried them come from configs that sourced
+    nothing, so a missing key means none.
+    """
+    training = run.get("training")
+    names = training.get("sourced_components", []) if isinstance(training, dict) else []
+    return ", ".join(sorted(names))
+
+
 SPACY_NER_PREFIX = "spacy-ner-"
 
 
@@ -142,15 +156,17 @@ def margins(table: List[Dict]) -> List[Dict]:
     """Each rnn_tagger system against spaCy's `ner` trained side by side.
 
     The partner is the spaCy `ner` row of the same dataset given the same
-    vectors setting (static vectors or none), trained on the same tokens with
-    the same budget, its efficiency variant where there is one (spaCy's
-    default): a tagger with vectors, or a longer budget, is never credited with
-    a win over a baseline that had neither. Rows
-    scored on a subset of types, on another set's test split, or with an
-    unknown vectors setting are left out rather than guessed.
+    vectors setting (static vectors or none) and the same sourced components
+    (a pretrained tok2vec, or none), trained on the same tokens with the same
+    budget, its efficiency variant where there is one (spaCy's default): a
+    tagger with vectors, a pretrained tok2vec or a longer budget is never
+    credited with a win over a baseline that had none of them. Rows scored on a
+    subset of types, on another set's test split, or with an unknown vectors or
+    sourcing setting are left out rather than guessed.
     """
     comparable = [r for r in table
-                  if not r["eval_on"] and not r["types"] and r.get("vectors") is not None]
+                  if not r["eval_on"] and not r["types"] and r.get("vectors") is not None
+                  and r.get("sourced") is not None]
     out = []
     for row in comparable:
         if row["config"].startswith(SPACY_NER_PREFIX):
@@ -158,6 +174,7 @@ def margins(table: List[Dict]) -> List[Dict]:
         partners = sorted(
             (r for r in comparable if r["config"].startswith(SPACY_NER_PREFIX)
              and r["dataset"] == row["dataset"] and r["vectors"] == row["vectors"]
+             and r["sourced"] == row["sourced"]
              and r["tokens"] == row["tokens"] and r["budget"] == row["budget"]),
             key=lambda r: ("efficiency" not in r["config"], r["config"]))
         if not partners:

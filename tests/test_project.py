@@ -60,6 +60,7 @@ def test_workflow_all_offline_small(dataset, tmp_path):
     assert metrics["training"]["gold_preproc"] is True
     # The budget as resolved (vars.max_steps; project.yml passes max_epochs 0).
     assert (metrics["training"]["max_steps"], metrics["training"]["max_epochs"]) == (10, 0)
+    assert metrics["training"]["sourced_components"] == []
     report = project / "reports" / f"{dataset}-lstm-s0"
     assert (report / "training_curve.png").stat().st_size > 1000
     assert (report / "per_type_f1.png").stat().st_size > 1000

@@ -212,6 +212,35 @@ def test_runs_with_different_budgets_are_separate_rows_and_pairs(tmp_path):
                      "spacy-ner-efficiency [spaCy tokens]"]
 
 
+def test_a_tagger_with_a_sourced_tok2vec_is_not_credited_over_a_baseline_without(tmp_path):
+    """A pretrained tok2vec brings its pipeline's training corpus along: the margin
+    rule that keeps vectors and budgets apart keeps sourced components apart too."""
+    from spacy_rnn.results import margins
+    runs = [
+        _trained("conll2003", "lstm-vectors-unk", 0, 0.86, 0.90, True),
+        _trained("conll2003", "lstm-vectors-unk-t2v", 0, 0.87, 0.91, True),
+        _trained("conll2003", "spacy-ner-efficiency-vectors", 0, 0.84, 0.88, True),
+    ]
+    runs[1]["training"]["sourced_components"] = ["tok2vec"]
+    runs[2]["training"]["sourced_components"] = []
+    for i, run in enumerate(runs):
+        srsly.write_json(tmp_path / f"{i}.json", run)
+    table = aggregate(read_metrics(tmp_path))
+    assert {r["config"]: r["sourced"] for r in table} == {
+        "lstm-vectors-unk": "", "lstm-vectors-unk-t2v": "tok2vec",
+        "spacy-ner-efficiency-vectors": ""}
+    assert [(r["config"], r["f1_delta"]) for r in margins(table)] == [
+        ("lstm-vectors-unk", pytest.approx(86.0 - 84.0))]
+
+
+@pytest.mark.parametrize("config,expected", [
+    ("lstm-vectors-unk.cfg", []), ("lstm-vectors-unk-t2v.cfg", ["tok2vec"])])
+def test_train_meta_records_the_sourced_components(config, expected):
+    from spacy_rnn.cli import sourced_components
+    overrides = {"paths.vectors": "some/pipeline"}
+    assert sourced_components(REPO / "configs" / config, overrides) == expected
+
+
 @pytest.mark.parametrize("overrides,expected", [
     ({}, {"max_steps": 4000, "max_epochs": 0}),
     ({"training.max_steps": 8000}, {"max_steps": 8000, "max_epochs": 0}),

@@ -432,3 +432,24 @@ def TokenEmbed(
     )
     model.set_dim("nO", width)
     return model
+
+
+def WithFeatures(
+    embed: Model[List[Doc], List[Floats2d]],
+    features: Model[List[Doc], List[Floats2d]],
+) -> Model[List[Doc], List[Floats2d]]:
+    """Append `features`' vectors to `embed`'s, so the encoder reads both.
+
+    Both widths must be known when the model is built (the encoder is sized from
+    them), which is why this is not a bare Thinc `concatenate`: that one learns
+    its width only at initialization.
+    """
+    widths = {}
+    for role, layer in (("embed", embed), ("features", features)):
+        if not layer.has_dim("nO") or layer.get_dim("nO") is None:
+            raise ValueError(Errors.RNN001.format(
+                setting=role, value=layer.name, expected="a layer with its output width (nO) set"))
+        widths[role] = layer.get_dim("nO")
+    model = concatenate(embed, features)
+    model.set_dim("nO", widths["embed"] + widths["features"])
+    return model
