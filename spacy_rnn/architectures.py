@@ -12,7 +12,13 @@ from thinc.api import Model
 from thinc.types import Floats2d, Ragged
 
 from .models.embed import (
-    BigramFeatures, CharCNN, HashFeatures, TokenEmbed, VocabEmbed, WithFeatures)
+    BigramFeatures,
+    CharCNN,
+    HashFeatures,
+    TokenEmbed,
+    VocabEmbed,
+    WithFeatures,
+)
 from .models.encoder import RNNEncoderLayer
 from .models.tagger import BiRNNTagger
 

@@ -39,6 +39,7 @@ def spacy_ner_config(variant: str, lang: str = "en") -> Config:
         # same static vectors, and its weights are the starting point.
         config["components"]["tok2vec"] = {"source": "${paths.vectors}"}
         # The listener's width pointed into the replaced block; 96 is the tok2vec
-        # width of en_core_web_sm/md/lg (spaCy checks it when the ner initializes).
+        # width of en_core_web_sm/md/lg. spaCy does not check it before the first
+        # update, which fails on a mismatch ("Shape mismatch for blis.gemm").
         config["components"]["ner"]["model"]["tok2vec"]["width"] = T2V_WIDTH
     return config

@@ -51,6 +51,7 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
 
     overrides = dataset_overrides(
         args.config_path, get_dataset(args.dataset).lang, parse_config_overrides(extra))
+    check_sources(args.config_path, overrides)
     start = time.time()
     train(args.config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
     # Wall time and machine, so a results table can say what each row cost.
@@ -107,6 +108,19 @@ def sourced_components(config_path: Path, overrides: Dict[str, Any]) -> List[str
 
     components = load_config(config_path, overrides=overrides, interpolate=True)["components"]
     return sorted(name for name, block in components.items() if block.get("source"))
+
+
+def check_sources(config_path: Path, overrides: Dict[str, Any]) -> None:
+    """Fail before training, with the setting named, when a sourced component has
+    no source (spaCy's own error is "Can't find model 'None'")."""
+    from spacy.util import load_config
+
+    from .errors import Errors
+
+    components = load_config(config_path, overrides=overrides, interpolate=True)["components"]
+    for name, block in components.items():
+        if "source" in block and not block["source"]:
+            raise ValueError(Errors.RNN053.format(name=name))
 
 
 def dataset_overrides(config_path: Path, lang: str, overrides: Dict[str, Any]) -> Dict[str, Any]:

@@ -91,6 +91,12 @@ class Errors(metaclass=ErrorsWithCodes):
               "training corpus gives {n} batch(es) for {workers} workers. Use fewer "
               "workers or a smaller [training.batcher] size.")
 
+    RNN053 = ("Component '{name}' is sourced from another pipeline, but its `source` "
+              "is empty: the *-t2v configs and the efficiency-t2v baseline source "
+              "the tok2vec of the pipeline the vectors come from, so give "
+              "--paths.vectors a pipeline with a tok2vec, e.g. en_core_web_md "
+              "(in the project: --vars.vectors).")
+
 
 class Warnings(metaclass=ErrorsWithCodes):
     RNNW001 = ("Component '{name}' has target 'tag', so its score is tag_acc, but "

@@ -483,10 +483,32 @@ class RNNTagger(TrainablePipe):
         uses_vectors = any(node.name == "static_vectors" for node in self.model.walk())
         if uses_vectors and self.vocab.vectors.shape[0] == 0:
             raise ValueError(Errors.RNN005)
+        if nlp is not None:
+            self._check_listener_widths(nlp)
         if self.target == "tag" and nlp is not None:
             weights = nlp.config["training"]["score_weights"]
             if not weights.get("tag_acc"):
                 warnings.warn(Warnings.RNNW001.format(name=self.name, weights=dict(weights)))
+
+    def _check_listener_widths(self, nlp: Language) -> None:
+        """A tok2vec listener must be as wide as the tok2vec it reads.
+
+        Neither spaCy nor Thinc checks this before the first update, which then
+        fails deep inside a matrix product; and the LSTM's packed path does not
+        check its input width at all, so prediction would run on garbage.
+        """
+        from spacy.pipeline import Tok2Vec
+
+        for upstream, pipe in nlp.pipeline:
+            if not isinstance(pipe, Tok2Vec) or not pipe.model.has_dim("nO"):
+                continue
+            width = pipe.model.get_dim("nO")
+            for listener in pipe.listener_map.get(self.name, []):
+                if listener.get_dim("nO") != width:
+                    raise ValueError(Errors.RNN001.format(
+                        setting="the width of the Tok2VecListener in the model",
+                        value=listener.get_dim("nO"),
+                        expected=f"{width}, the output width of '{upstream}'"))
 
     def _labels_in(self, examples: Iterable[Example]) -> set:
         found = set()

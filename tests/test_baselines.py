@@ -6,6 +6,8 @@ from spacy.cli.init_config import init_config
 from spacy_rnn.baselines import VARIANTS, spacy_ner_config
 from spacy_rnn.cli import main
 
+from .corpus import make_examples
+
 
 def _settings(config, prefix=()):
     """Flatten a config to {(section, ..., key): value}."""
@@ -54,6 +56,10 @@ def test_t2v_variant_sources_the_vectors_pipelines_tok2vec(tmp_path):
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     assert nlp.pipe_names == ["tok2vec", "ner"]
     assert nlp.get_pipe("tok2vec").listening_components == ["ner"]
+    # The listener's width matches the sourced tok2vec: an update runs.
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(get_examples=lambda: examples)
+    nlp.update(examples, sgd=optimizer)
 
 
 def test_unknown_variant_is_named(tmp_path, capsys):

@@ -7,7 +7,7 @@ from spacy.tokens import DocBin
 from thinc.api import fix_random_seed
 
 from .conftest import REPO
-from .corpus import TRAIN_DATA, make_examples, train
+from .corpus import TRAIN_DATA, make_examples
 
 LISTENER_WIDTH = 24
 TOKEN_EMBED = {"@architectures": "spacy_rnn.TokenEmbed.v2", "width": 32, "char_width": None}
@@ -43,6 +43,31 @@ def test_with_features_widths_add_up():
     nlp = _nlp_with_tok2vec()
     embed = nlp.get_pipe("rnn_tagger").model.get_ref("embed")
     assert embed.get_dim("nO") == 32 + LISTENER_WIDTH
+
+
+def test_with_features_nests_without_changing_its_parts():
+    """Thinc's concatenate() would append to a concatenation passed in, in place."""
+    from thinc.api import Relu
+
+    from spacy_rnn.models.embed import WithFeatures
+
+    inner = WithFeatures(Relu(nO=4), Relu(nO=8))
+    outer = WithFeatures(inner, Relu(nO=16))
+    assert (inner.get_dim("nO"), outer.get_dim("nO")) == (12, 28)
+    assert len(inner.layers) == 2 and outer.layers[0] is inner
+
+
+def test_a_listener_narrower_than_its_tok2vec_is_named():
+    nlp = English()
+    nlp.add_pipe("tok2vec", config=_tok2vec_config())
+    wrong = dict(_listener(), width=LISTENER_WIDTH + 8)
+    nlp.add_pipe("rnn_tagger", config={"model": {
+        "@architectures": "spacy_rnn.BiRNNTagger.v1", "hidden_width": 16,
+        "embed": {"@architectures": "spacy_rnn.WithFeatures.v1",
+                  "embed": TOKEN_EMBED, "features": wrong}}})
+    examples = make_examples(nlp)
+    with pytest.raises(ValueError, match=f"Tok2VecListener.*{LISTENER_WIDTH + 8}.*{LISTENER_WIDTH}"):
+        nlp.initialize(get_examples=lambda: examples)
 
 
 def test_with_features_needs_known_widths():
@@ -114,4 +139,21 @@ def test_a_frozen_sourced_tok2vec_feeds_the_tagger_and_is_not_changed(tmp_path):
     assert all(numpy.array_equal(a, b) for a, b in zip(
         trained.get_pipe("tok2vec").model.predict(docs),
         original.get_pipe("tok2vec").model.predict(docs)))
-    assert len(trained("Harry Potter met Ron Weasley in London")) == 7
+    # The tagger reads the tok2vec's output (doc.tensor, which the listener takes
+    # in prediction): zero it, and the scores change.
+    doc = trained.get_pipe("tok2vec")(trained.make_doc("Harry Potter met Ron Weasley in London"))
+    tagger = trained.get_pipe("rnn_tagger")
+    scores = tagger.model.predict([doc])[0].copy()
+    doc.tensor = numpy.zeros_like(doc.tensor)
+    assert not numpy.allclose(scores, tagger.model.predict([doc])[0])
+
+
+def test_a_sourced_component_without_a_source_is_named(tmp_path, capsys):
+    """The t2v config with the project's default `vectors: null`."""
+    from spacy_rnn.cli import main
+
+    code = main(["train", str(REPO / "configs" / "lstm-vectors-unk-t2v.cfg"),
+                 "--output", str(tmp_path / "out"), "--dataset", "conll2003",
+                 "--paths.train", "x.spacy", "--paths.dev", "x.spacy"])
+    assert code == 1
+    assert "RNN053" in capsys.readouterr().err and not (tmp_path / "out").exists()

@@ -220,17 +220,20 @@ def test_a_tagger_with_a_sourced_tok2vec_is_not_credited_over_a_baseline_without
         _trained("conll2003", "lstm-vectors-unk", 0, 0.86, 0.90, True),
         _trained("conll2003", "lstm-vectors-unk-t2v", 0, 0.87, 0.91, True),
         _trained("conll2003", "spacy-ner-efficiency-vectors", 0, 0.84, 0.88, True),
+        _trained("conll2003", "spacy-ner-efficiency-t2v", 0, 0.85, 0.89, True),
     ]
     runs[1]["training"]["sourced_components"] = ["tok2vec"]
     runs[2]["training"]["sourced_components"] = []
+    runs[3]["training"]["sourced_components"] = ["tok2vec"]
     for i, run in enumerate(runs):
         srsly.write_json(tmp_path / f"{i}.json", run)
     table = aggregate(read_metrics(tmp_path))
     assert {r["config"]: r["sourced"] for r in table} == {
         "lstm-vectors-unk": "", "lstm-vectors-unk-t2v": "tok2vec",
-        "spacy-ner-efficiency-vectors": ""}
-    assert [(r["config"], r["f1_delta"]) for r in margins(table)] == [
-        ("lstm-vectors-unk", pytest.approx(86.0 - 84.0))]
+        "spacy-ner-efficiency-vectors": "", "spacy-ner-efficiency-t2v": "tok2vec"}
+    assert sorted((r["config"], r["baseline"], r["f1_delta"]) for r in margins(table)) == [
+        ("lstm-vectors-unk", "spacy-ner-efficiency-vectors", pytest.approx(86.0 - 84.0)),
+        ("lstm-vectors-unk-t2v", "spacy-ner-efficiency-t2v", pytest.approx(87.0 - 85.0))]
 
 
 @pytest.mark.parametrize("config,expected", [

@@ -28,6 +28,8 @@ from thinc.api import (
     reduce_max,
     with_array,
 )
+from thinc.layers.concatenate import forward as concatenate_forward
+from thinc.layers.concatenate import init as concatenate_init
 from thinc.types import Floats2d, Ints2d, Ragged
 
 from ..errors import Errors
@@ -441,15 +443,20 @@ def WithFeatures(
     """Append `features`' vectors to `embed`'s, so the encoder reads both.
 
     Both widths must be known when the model is built (the encoder is sized from
-    them), which is why this is not a bare Thinc `concatenate`: that one learns
-    its width only at initialization.
+    them). Thinc's `concatenate()` learns its width only at initialization, and
+    when its first argument is itself a concatenation it appends to that layer
+    instead of making a new one, so this builds its own node on the same forward.
     """
     widths = {}
     for role, layer in (("embed", embed), ("features", features)):
-        if not layer.has_dim("nO") or layer.get_dim("nO") is None:
+        if not layer.has_dim("nO"):
             raise ValueError(Errors.RNN001.format(
                 setting=role, value=layer.name, expected="a layer with its output width (nO) set"))
         widths[role] = layer.get_dim("nO")
-    model = concatenate(embed, features)
-    model.set_dim("nO", widths["embed"] + widths["features"])
-    return model
+    return Model(
+        "with_features",
+        concatenate_forward,
+        init=concatenate_init,
+        dims={"nO": widths["embed"] + widths["features"]},
+        layers=[embed, features],
+    )
