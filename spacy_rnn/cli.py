@@ -51,7 +51,8 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
 
     overrides = dataset_overrides(
         args.config_path, get_dataset(args.dataset).lang, parse_config_overrides(extra))
-    check_sources(args.config_path, overrides)
+    # Before training: an empty source fails here, with the setting named.
+    sourced = sourced_components(args.config_path, overrides)
     start = time.time()
     train(args.config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
     # Wall time and machine, so a results table can say what each row cost.
@@ -63,7 +64,7 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
         "overrides": {k: v for k, v in overrides.items() if not isinstance(v, Path)},
         "gold_preproc": trained_on_gold_tokens(args.config_path, overrides),
         **training_budget(args.config_path, overrides),
-        "sourced_components": sourced_components(args.config_path, overrides),
+        "sourced_components": sourced,
     })
 
 
@@ -102,17 +103,10 @@ def sourced_components(config_path: Path, overrides: Dict[str, Any]) -> List[str
 
     A sourced tok2vec brings what its pipeline learned from its own corpus, more
     than its static vectors do, so the results table compares such a run only
-    with baselines that sourced the same components.
+    with baselines that sourced the same components. A `source` that resolves
+    to nothing (the t2v configs without --paths.vectors) raises RNN053, where
+    spaCy would fail later with "Can't find model 'None'".
     """
-    from spacy.util import load_config
-
-    components = load_config(config_path, overrides=overrides, interpolate=True)["components"]
-    return sorted(name for name, block in components.items() if block.get("source"))
-
-
-def check_sources(config_path: Path, overrides: Dict[str, Any]) -> None:
-    """Fail before training, with the setting named, when a sourced component has
-    no source (spaCy's own error is "Can't find model 'None'")."""
     from spacy.util import load_config
 
     from .errors import Errors
@@ -121,6 +115,7 @@ def check_sources(config_path: Path, overrides: Dict[str, Any]) -> None:
     for name, block in components.items():
         if "source" in block and not block["source"]:
             raise ValueError(Errors.RNN053.format(name=name))
+    return sorted(name for name, block in components.items() if block.get("source"))
 
 
 def dataset_overrides(config_path: Path, lang: str, overrides: Dict[str, Any]) -> Dict[str, Any]:

@@ -57,7 +57,7 @@ def test_with_features_nests_without_changing_its_parts():
     assert len(inner.layers) == 2 and outer.layers[0] is inner
 
 
-def test_a_listener_narrower_than_its_tok2vec_is_named():
+def test_a_listener_wider_or_narrower_than_its_tok2vec_is_named():
     nlp = English()
     nlp.add_pipe("tok2vec", config=_tok2vec_config())
     wrong = dict(_listener(), width=LISTENER_WIDTH + 8)
