@@ -164,7 +164,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         args.model, args.test_path, dataset=args.dataset, config=args.config,
         seed=args.seed, label_map=label_map,
         types=[t for t in args.types.split(",") if t] or None,
-        train_path=args.train_path,
+        train_path=args.train_path, vectors_of=args.vectors_of,
     )
     meta_path = args.model.parent / TRAIN_META
     if meta_path.exists():
@@ -353,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-path", type=Path, default=None,
                    help="the training DocBin: adds recall on test entities seen and "
                         "unseen in training")
+    p.add_argument("--vectors-of", type=Path, default=None,
+                   help="a pipeline directory whose static vectors split the unseen "
+                        "recall (default: the model's own, if any); needs --train-path")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("results", help="Collect metrics/*.json into a Markdown results table.")

@@ -97,6 +97,10 @@ class Errors(metaclass=ErrorsWithCodes):
               "--paths.vectors a pipeline with a tok2vec, e.g. en_core_web_md "
               "(in the project: --vars.vectors).")
 
+    RNN054 = ("Cannot split recall by the vectors of '{path}': it {problem}. Give "
+              "--vectors-of a pipeline directory with a keyed static vectors table, "
+              "e.g. en_core_web_md's.")
+
 
 class Warnings(metaclass=ErrorsWithCodes):
     RNNW001 = ("Component '{name}' has target 'tag', so its score is tag_acc, but "

@@ -18,10 +18,13 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 import spacy
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
+from spacy.attrs import IDS
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
-from spacy.tokens import Doc, DocBin, Span
+from spacy.strings import StringStore
+from spacy.tokens import Doc, DocBin, Span, Token
 from spacy.training import Example
+from spacy.vectors import Vectors
 
 from .errors import Errors
 
@@ -33,6 +36,7 @@ OUTSIDE = "O"
 SPACY_ENT_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type")
 
 LabelMapper = Callable[[str], str]
+_ATTR_NAMES = {value: name for name, value in IDS.items()}
 
 
 def normalize_label(label: str) -> str:
@@ -117,6 +121,7 @@ def evaluate_model(
     label_map: Optional[Dict[str, str]] = None,
     types: Optional[Sequence[str]] = None,
     train_path: Optional[Union[str, Path]] = None,
+    vectors_of: Optional[Union[str, Path]] = None,
 ) -> Dict:
     """Evaluate a pipeline's entities on a gold DocBin.
 
@@ -144,6 +149,11 @@ def evaluate_model(
         type occur as an entity in training ("seen") and on the rest
         ("unseen"), see `novelty_recall`; and, if the pipeline has a static
         vectors table, "unseen_recall_by_vectors", see `vectors_recall`.
+    vectors_of (Optional[Union[str, Path]]): A pipeline whose static vectors
+        table splits "unseen_recall_by_vectors" instead of the model's own
+        (needs train_path). With the same table for every model, a model
+        trained without vectors gives the control: how hard the entities a
+        table covers are, whatever the vectors add.
     RETURNS (Dict): The `seqeval_report` keys "overall" and "per_type", plus
         "spacy" (ents_p/ents_r/ents_f/ents_per_type from spaCy's NER scorer),
         "dataset", "config", "seed", "n_docs", "n_words" and "words_per_second".
@@ -166,8 +176,17 @@ def evaluate_model(
         train_docs = _read_gold_docs(Path(train_path), nlp)
         seen = training_entities(train_docs, gold_mapper)
         metrics["recall_by_novelty"] = novelty_recall(gold_docs, pred_docs, seen)
-        if _has_vector_table(nlp):
-            metrics["unseen_recall_by_vectors"] = vectors_recall(gold_docs, pred_docs, seen)
+        table = _vector_table(vectors_of) if vectors_of is not None else (
+            nlp.vocab.vectors if _has_vector_table(nlp) else None)
+        if table is not None:
+            metrics["unseen_recall_by_vectors"] = vectors_recall(
+                gold_docs, pred_docs, seen, table)
+            if vectors_of is not None:
+                metrics["vectors_of"] = str(vectors_of)
+    elif vectors_of is not None:
+        raise ValueError(Errors.RNN054.format(
+            path=vectors_of, problem="splits recall on unseen entities, which needs "
+            "the training data to tell them: give train_path (--train-path) too"))
     n_words = sum(len(doc) for doc in gold_docs)
     metrics.update({
         "dataset": dataset,
@@ -214,7 +233,10 @@ def novelty_recall(
 
 
 def vectors_recall(
-    gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], seen: Set[Tuple[str, str]]
+    gold_docs: Sequence[Doc],
+    pred_docs: Sequence[Doc],
+    seen: Set[Tuple[str, str]],
+    table: Optional[Vectors] = None,
 ) -> Dict[str, Dict[str, Dict]]:
     """Recall on *unseen* test entities, split by whether the static vectors know them.
 
@@ -222,21 +244,29 @@ def vectors_recall(
     training, so a table that lacks a test name's tokens is a candidate
     explanation for a missed entity. This split tests that explanation rather
     than assuming it: "in_vectors" holds the unseen entities every token of
-    which has a row in the pipeline's vectors table (`Token.has_vector`),
-    "not_in_vectors" the rest. Seen entities are left out: memorisation, not
-    the vectors, decides them.
+    which has a row in the vectors table, "not_in_vectors" the rest. Seen
+    entities are left out: memorisation, not the vectors, decides them.
 
     gold_docs (Sequence[Doc]): Gold docs in the pipeline's vocab (so tokens see
         its vectors), labels already normalized.
     pred_docs (Sequence[Doc]): Predicted docs on the same tokens.
     seen (Set[Tuple[str, str]]): (text, label) pairs from `training_entities`.
+    table (Optional[Vectors]): The keyed vectors table to split by (None: the
+        gold docs' vocab's, i.e. `Token.has_vector`). Keys are string hashes,
+        so a table from another pipeline's vocab reads these tokens as is.
     RETURNS (Dict[str, Dict[str, Dict]]): {"in_vectors"|"not_in_vectors":
         {"overall"|label: {"recall", "support"}}}, recall None where support is 0.
     """
+    key_attr = None if table is None else _ATTR_NAMES[table.attr].lower()
+
+    def covered(token: Token) -> bool:
+        # The key the table is looked up by (ORTH, or e.g. LOWER), as in `Token.has_vector`.
+        return token.has_vector if key_attr is None else getattr(token, key_attr) in table.key2row
+
     def group(ent: Span) -> Optional[str]:
         if (ent.text, ent.label_) in seen:
             return None
-        return "in_vectors" if all(token.has_vector for token in ent) else "not_in_vectors"
+        return "in_vectors" if all(covered(token) for token in ent) else "not_in_vectors"
 
     return grouped_recall(gold_docs, pred_docs, group, ("in_vectors", "not_in_vectors"))
 
@@ -330,7 +360,9 @@ def metrics_markdown(metrics: Dict) -> str:
     by_vectors = metrics.get("unseen_recall_by_vectors")
     if by_vectors:
         lines.append("")
-        lines.append("Recall on the unseen test entities, by whether all their tokens have a static vector:")
+        source = f" in {metrics['vectors_of']}" if metrics.get("vectors_of") else ""
+        lines.append("Recall on the unseen test entities, by whether all their tokens "
+                     f"have a static vector{source}:")
         lines.extend(_recall_table(by_vectors, ("in_vectors", "not_in_vectors")))
     return "\n".join(lines) + "\n"
 
@@ -388,6 +420,24 @@ def _check_aligned(y_true: List[List[str]], y_pred: List[List[str]]) -> None:
         if len(gold) != len(pred):
             problem = f"sequence {i} has {len(gold)} gold vs {len(pred)} predicted tags"
             raise ValueError(Errors.RNN043.format(problem=problem))
+
+
+def _vector_table(path: Union[str, Path]) -> Vectors:
+    """The keyed static vectors of the pipeline directory at `path`.
+
+    Only its vocab's vectors files are read: the components are not needed to
+    ask which tokens the table covers.
+    """
+    try:
+        vectors = Vectors(strings=StringStore()).from_disk(Path(path) / "vocab")
+    except (OSError, ValueError) as err:
+        raise ValueError(Errors.RNN054.format(
+            path=path, problem=f"has no readable vocab/vectors files ({err})")) from None
+    if vectors.mode != "default" or vectors.shape[0] == 0:
+        problem = ("has floret vectors, which cover every token" if vectors.mode == "floret"
+                   else "has no static vectors")
+        raise ValueError(Errors.RNN054.format(path=path, problem=problem))
+    return vectors
 
 
 def _has_vector_table(nlp: Language) -> bool:

@@ -305,3 +305,61 @@ def test_unseen_recall_by_vectors(ruler_nlp, gold_path, train_path):
 def test_recall_by_novelty_missing_train_file_is_named(ruler_nlp, gold_path, tmp_path):
     with pytest.raises(ValueError, match="RNN040.*nowhere.spacy"):
         evaluate_model(ruler_nlp, gold_path, train_path=tmp_path / "nowhere.spacy")
+
+
+def _pipeline_with_vectors(path, words):
+    """A saved blank pipeline whose vectors table covers `words` and nothing else."""
+    nlp = spacy.blank("en")
+    for word in words:
+        nlp.vocab.set_vector(word, numpy.ones((4,), dtype="f"))
+    nlp.to_disk(path)
+    return path
+
+
+def test_unseen_recall_split_by_another_pipelines_vectors(ruler_nlp, gold_path, train_path, tmp_path):
+    # The ruler has no vectors of its own; the split follows the reference table.
+    reference = _pipeline_with_vectors(tmp_path / "ref", ["Bob", "Smith", "Acme", "Alice"])
+    metrics = evaluate_model(ruler_nlp, gold_path, label_map={"GPE": "LOC"},
+                             train_path=train_path, vectors_of=reference)
+    by_vectors = metrics["unseen_recall_by_vectors"]
+    assert by_vectors["in_vectors"]["overall"] == {"recall": 1.0, "support": 2}
+    assert by_vectors["not_in_vectors"]["overall"] == {"recall": 0.0, "support": 2}
+    assert metrics["vectors_of"] == str(reference)
+    assert f"have a static vector in {reference}:" in metrics_markdown(metrics)
+    # A different table moves the same entities between the groups.
+    other = _pipeline_with_vectors(tmp_path / "other", ["Carol"])
+    moved = evaluate_model(ruler_nlp, gold_path, label_map={"GPE": "LOC"},
+                           train_path=train_path, vectors_of=other)["unseen_recall_by_vectors"]
+    assert moved["in_vectors"]["overall"] == {"recall": 0.0, "support": 1}
+    assert moved["not_in_vectors"]["overall"] == {"recall": 2 / 3, "support": 3}
+
+
+def test_vectors_of_bad_input_is_named(ruler_nlp, gold_path, train_path, tmp_path):
+    empty = tmp_path / "blank"
+    spacy.blank("en").to_disk(empty)
+    with pytest.raises(ValueError, match="RNN054.*blank.*has no static vectors"):
+        evaluate_model(ruler_nlp, gold_path, train_path=train_path, vectors_of=empty)
+    with pytest.raises(ValueError, match="RNN054.*nowhere.*no readable vocab/vectors"):
+        evaluate_model(ruler_nlp, gold_path, train_path=train_path, vectors_of=tmp_path / "nowhere")
+    reference = _pipeline_with_vectors(tmp_path / "ref", ["Bob"])
+    with pytest.raises(ValueError, match="RNN054.*train_path"):
+        evaluate_model(ruler_nlp, gold_path, vectors_of=reference)
+
+
+def test_cli_evaluate_vectors_of(ruler_nlp, gold_path, train_path, tmp_path, capsys):
+    from spacy_rnn.cli import main
+
+    ruler_nlp.to_disk(tmp_path / "model")
+    reference = _pipeline_with_vectors(tmp_path / "ref", ["Bob", "Smith", "Acme", "Alice"])
+    out = tmp_path / "m.json"
+    args = ["evaluate", str(tmp_path / "model"), str(gold_path), "--output", str(out),
+            "--train-path", str(train_path), "--label-map", str(tmp_path / "map.json")]
+    (tmp_path / "map.json").write_text(json.dumps({"GPE": "LOC"}))
+    assert main(args + ["--vectors-of", str(reference)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["unseen_recall_by_vectors"]["in_vectors"]["overall"]["support"] == 2
+    assert saved["vectors_of"] == str(reference)
+    # A table that cannot be read is named, with no traceback and no file written.
+    out.unlink()
+    assert main(args + ["--vectors-of", str(tmp_path / "nowhere")]) == 1
+    assert "RNN054" in capsys.readouterr().err and not out.exists()
