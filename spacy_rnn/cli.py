@@ -176,6 +176,24 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(metrics_markdown(metrics))
 
 
+def cmd_vector_table(args: argparse.Namespace) -> None:
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    from .errors import Errors
+    from .vector_table import coverage_by_type, read_table, summary_markdown, table_summary
+
+    vectors = read_table(args.pipeline)
+    table = table_summary(vectors)
+    if args.corpus is None:
+        print(summary_markdown(table, {}))
+        return
+    if not args.corpus.exists():
+        raise ValueError(Errors.RNN040.format(path=args.corpus))
+    docs = DocBin().from_disk(args.corpus).get_docs(Vocab())
+    print(summary_markdown(table, coverage_by_type(vectors, docs)))
+
+
 def cmd_results(args: argparse.Namespace) -> None:
     from .results import aggregate, read_metrics, results_markdown
 
@@ -357,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a pipeline directory whose static vectors split the unseen "
                         "recall (default: the model's own, if any); needs --train-path")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("vector-table", help="How a pipeline's static vectors share rows, "
+                       "and what they give each entity type of a corpus.")
+    p.add_argument("pipeline", type=Path, help="a pipeline directory, e.g. en_core_web_md's")
+    p.add_argument("corpus", type=Path, nargs="?", default=None,
+                   help="a DocBin with gold entities (e.g. corpus/conll2003/test.spacy)")
+    p.set_defaults(func=cmd_vector_table)
 
     p = sub.add_parser("results", help="Collect metrics/*.json into a Markdown results table.")
     p.add_argument("metrics_dir", type=Path)

@@ -18,15 +18,14 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 import spacy
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
-from spacy.attrs import IDS
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
-from spacy.strings import StringStore
 from spacy.tokens import Doc, DocBin, Span, Token
 from spacy.training import Example
 from spacy.vectors import Vectors
 
 from .errors import Errors
+from .vector_table import key_attr, read_table
 
 PERSON = "PER"
 PERSON_LABELS = {"PER", "PERSON", "person", "NAME", "PER.NAM"}
@@ -36,7 +35,6 @@ OUTSIDE = "O"
 SPACY_ENT_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type")
 
 LabelMapper = Callable[[str], str]
-_ATTR_NAMES = {value: name for name, value in IDS.items()}
 
 
 def normalize_label(label: str) -> str:
@@ -176,7 +174,7 @@ def evaluate_model(
         train_docs = _read_gold_docs(Path(train_path), nlp)
         seen = training_entities(train_docs, gold_mapper)
         metrics["recall_by_novelty"] = novelty_recall(gold_docs, pred_docs, seen)
-        table = _vector_table(vectors_of) if vectors_of is not None else (
+        table = read_table(vectors_of) if vectors_of is not None else (
             nlp.vocab.vectors if _has_vector_table(nlp) else None)
         if table is not None:
             metrics["unseen_recall_by_vectors"] = vectors_recall(
@@ -257,11 +255,11 @@ def vectors_recall(
     RETURNS (Dict[str, Dict[str, Dict]]): {"in_vectors"|"not_in_vectors":
         {"overall"|label: {"recall", "support"}}}, recall None where support is 0.
     """
-    key_attr = None if table is None else _ATTR_NAMES[table.attr].lower()
+    attr = None if table is None else key_attr(table)
 
     def covered(token: Token) -> bool:
         # The key the table is looked up by (ORTH, or e.g. LOWER), as in `Token.has_vector`.
-        return token.has_vector if key_attr is None else getattr(token, key_attr) in table.key2row
+        return token.has_vector if attr is None else getattr(token, attr) in table.key2row
 
     def group(ent: Span) -> Optional[str]:
         if (ent.text, ent.label_) in seen:
@@ -420,24 +418,6 @@ def _check_aligned(y_true: List[List[str]], y_pred: List[List[str]]) -> None:
         if len(gold) != len(pred):
             problem = f"sequence {i} has {len(gold)} gold vs {len(pred)} predicted tags"
             raise ValueError(Errors.RNN043.format(problem=problem))
-
-
-def _vector_table(path: Union[str, Path]) -> Vectors:
-    """The keyed static vectors of the pipeline directory at `path`.
-
-    Only its vocab's vectors files are read: the components are not needed to
-    ask which tokens the table covers.
-    """
-    try:
-        vectors = Vectors(strings=StringStore()).from_disk(Path(path) / "vocab")
-    except (OSError, ValueError) as err:
-        raise ValueError(Errors.RNN054.format(
-            path=path, problem=f"has no readable vocab/vectors files ({err})")) from None
-    if vectors.mode != "default" or vectors.shape[0] == 0:
-        problem = ("has floret vectors, which cover every token" if vectors.mode == "floret"
-                   else "has no static vectors")
-        raise ValueError(Errors.RNN054.format(path=path, problem=problem))
-    return vectors
 
 
 def _has_vector_table(nlp: Language) -> bool:
