@@ -181,6 +181,7 @@ def cmd_vector_table(args: argparse.Namespace) -> None:
     from spacy.vocab import Vocab
 
     from .errors import Errors
+    from .evaluate import normalize_label
     from .vector_table import coverage_by_type, read_table, summary_markdown, table_summary
 
     vectors = read_table(args.pipeline)
@@ -191,7 +192,7 @@ def cmd_vector_table(args: argparse.Namespace) -> None:
     if not args.corpus.exists():
         raise ValueError(Errors.RNN040.format(path=args.corpus))
     docs = DocBin().from_disk(args.corpus).get_docs(Vocab())
-    print(summary_markdown(table, coverage_by_type(vectors, docs)))
+    print(summary_markdown(table, coverage_by_type(vectors, docs, normalize_label)))
 
 
 def cmd_results(args: argparse.Namespace) -> None:

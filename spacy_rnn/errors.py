@@ -97,9 +97,11 @@ class Errors(metaclass=ErrorsWithCodes):
               "--paths.vectors a pipeline with a tok2vec, e.g. en_core_web_md "
               "(in the project: --vars.vectors).")
 
-    RNN054 = ("Cannot split recall by the vectors of '{path}': it {problem}. Give "
-              "--vectors-of a pipeline directory with a keyed static vectors table, "
-              "e.g. en_core_web_md's.")
+    RNN054 = ("Cannot read a keyed static vectors table from '{path}': it {problem}. "
+              "Expected a pipeline directory whose vocab/ holds one, e.g. en_core_web_md's.")
+    RNN055 = ("--vectors-of ({path}) splits the recall on test entities unseen in "
+              "training, so it needs the training data as well: give train_path "
+              "(--train-path).")
 
 
 class Warnings(metaclass=ErrorsWithCodes):

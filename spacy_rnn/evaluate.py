@@ -20,12 +20,12 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 from seqeval.scheme import IOB2
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
-from spacy.tokens import Doc, DocBin, Span, Token
+from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy.vectors import Vectors
 
 from .errors import Errors
-from .vector_table import key_attr, read_table
+from .vector_table import has_row, is_keyed_table, read_table
 
 PERSON = "PER"
 PERSON_LABELS = {"PER", "PERSON", "person", "NAME", "PER.NAM"}
@@ -159,7 +159,13 @@ def evaluate_model(
     nlp = spacy.load(model) if isinstance(model, (str, Path)) else model
     mapper = _restrict(_make_mapper(label_map), types)
     gold_mapper = _restrict(normalize_label, types)
+    # Every input is read, and every bad one named, before the test set is predicted.
     gold_docs = _read_gold_docs(Path(test_path), nlp)
+    if vectors_of is not None and train_path is None:
+        raise ValueError(Errors.RNN055.format(path=vectors_of))
+    train_docs = _read_gold_docs(Path(train_path), nlp) if train_path is not None else None
+    table = read_table(vectors_of) if vectors_of is not None else (
+        nlp.vocab.vectors if is_keyed_table(nlp.vocab.vectors) else None)
     start = time.perf_counter()
     pred_docs = list(nlp.pipe((_retokenized(nlp, doc) for doc in gold_docs), batch_size=batch_size))
     seconds = time.perf_counter() - start
@@ -170,21 +176,14 @@ def evaluate_model(
         _relabel_ents(doc, gold_mapper)
     metrics = seqeval_report(docs_to_iob(gold_docs), docs_to_iob(pred_docs))
     metrics["spacy"] = spacy_ner_scores(pred_docs, gold_docs)
-    if train_path is not None:
-        train_docs = _read_gold_docs(Path(train_path), nlp)
+    if train_docs is not None:
         seen = training_entities(train_docs, gold_mapper)
         metrics["recall_by_novelty"] = novelty_recall(gold_docs, pred_docs, seen)
-        table = read_table(vectors_of) if vectors_of is not None else (
-            nlp.vocab.vectors if _has_vector_table(nlp) else None)
         if table is not None:
             metrics["unseen_recall_by_vectors"] = vectors_recall(
                 gold_docs, pred_docs, seen, table)
             if vectors_of is not None:
                 metrics["vectors_of"] = str(vectors_of)
-    elif vectors_of is not None:
-        raise ValueError(Errors.RNN054.format(
-            path=vectors_of, problem="splits recall on unseen entities, which needs "
-            "the training data to tell them: give train_path (--train-path) too"))
     n_words = sum(len(doc) for doc in gold_docs)
     metrics.update({
         "dataset": dataset,
@@ -234,7 +233,7 @@ def vectors_recall(
     gold_docs: Sequence[Doc],
     pred_docs: Sequence[Doc],
     seen: Set[Tuple[str, str]],
-    table: Optional[Vectors] = None,
+    table: Vectors,
 ) -> Dict[str, Dict[str, Dict]]:
     """Recall on *unseen* test entities, split by whether the static vectors know them.
 
@@ -249,22 +248,16 @@ def vectors_recall(
         its vectors), labels already normalized.
     pred_docs (Sequence[Doc]): Predicted docs on the same tokens.
     seen (Set[Tuple[str, str]]): (text, label) pairs from `training_entities`.
-    table (Optional[Vectors]): The keyed vectors table to split by (None: the
-        gold docs' vocab's, i.e. `Token.has_vector`). Keys are string hashes,
-        so a table from another pipeline's vocab reads these tokens as is.
+    table (Vectors): The keyed vectors table to split by: the pipeline's own,
+        or another's (`evaluate --vectors-of`). Keys are string hashes, so a
+        table from another pipeline's vocab reads these tokens as is.
     RETURNS (Dict[str, Dict[str, Dict]]): {"in_vectors"|"not_in_vectors":
         {"overall"|label: {"recall", "support"}}}, recall None where support is 0.
     """
-    attr = None if table is None else key_attr(table)
-
-    def covered(token: Token) -> bool:
-        # The key the table is looked up by (ORTH, or e.g. LOWER), as in `Token.has_vector`.
-        return token.has_vector if attr is None else getattr(token, attr) in table.key2row
-
     def group(ent: Span) -> Optional[str]:
         if (ent.text, ent.label_) in seen:
             return None
-        return "in_vectors" if all(covered(token) for token in ent) else "not_in_vectors"
+        return "in_vectors" if all(has_row(table, token) for token in ent) else "not_in_vectors"
 
     return grouped_recall(gold_docs, pred_docs, group, ("in_vectors", "not_in_vectors"))
 
@@ -418,12 +411,6 @@ def _check_aligned(y_true: List[List[str]], y_pred: List[List[str]]) -> None:
         if len(gold) != len(pred):
             problem = f"sequence {i} has {len(gold)} gold vs {len(pred)} predicted tags"
             raise ValueError(Errors.RNN043.format(problem=problem))
-
-
-def _has_vector_table(nlp: Language) -> bool:
-    """A keyed table (not floret's subword vectors, which cover every token)."""
-    vectors = nlp.vocab.vectors
-    return vectors.mode == "default" and vectors.shape[0] > 0
 
 
 def _person_first(per_type: Dict[str, Dict]) -> Dict[str, Dict]:

@@ -334,16 +334,23 @@ def test_unseen_recall_split_by_another_pipelines_vectors(ruler_nlp, gold_path, 
     assert moved["not_in_vectors"]["overall"] == {"recall": 2 / 3, "support": 3}
 
 
-def test_vectors_of_bad_input_is_named(ruler_nlp, gold_path, train_path, tmp_path):
+def test_vectors_of_bad_input_is_named_before_predicting(ruler_nlp, gold_path, train_path, tmp_path):
+    def fail(*args, **kwargs):
+        raise AssertionError("the test set was predicted before the bad input was found")
+
+    ruler_nlp.pipe = fail
     empty = tmp_path / "blank"
     spacy.blank("en").to_disk(empty)
     with pytest.raises(ValueError, match="RNN054.*blank.*has no static vectors"):
         evaluate_model(ruler_nlp, gold_path, train_path=train_path, vectors_of=empty)
-    with pytest.raises(ValueError, match="RNN054.*nowhere.*no readable vocab/vectors"):
+    with pytest.raises(ValueError, match="RNN054.*nowhere.*has no folder"):
         evaluate_model(ruler_nlp, gold_path, train_path=train_path, vectors_of=tmp_path / "nowhere")
     reference = _pipeline_with_vectors(tmp_path / "ref", ["Bob"])
-    with pytest.raises(ValueError, match="RNN054.*train_path"):
+    with pytest.raises(ValueError, match="RNN055.*ref.*--train-path"):
         evaluate_model(ruler_nlp, gold_path, vectors_of=reference)
+    with pytest.raises(ValueError, match="RNN040.*missing.spacy"):
+        evaluate_model(ruler_nlp, gold_path, train_path=tmp_path / "missing.spacy",
+                       vectors_of=reference)
 
 
 def test_cli_evaluate_vectors_of(ruler_nlp, gold_path, train_path, tmp_path, capsys):

@@ -3,10 +3,11 @@ import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
+from spacy.vectors import Vectors
 
 from spacy_rnn.cli import main
 from spacy_rnn.vector_table import (
-    coverage_by_type, read_table, summary_markdown, table_summary, words_per_row)
+    coverage_by_type, has_row, read_table, summary_markdown, table_summary, words_per_row)
 
 
 @pytest.fixture
@@ -61,3 +62,39 @@ def test_cli_vector_table(pipeline, corpus, tmp_path, capsys):
     assert main(["vector-table", str(blank)]) == 1
     err = capsys.readouterr().err
     assert "RNN054" in err and "has no static vectors" in err
+
+
+def test_read_table_names_what_is_wrong(tmp_path):
+    floret = spacy.blank("en")
+    floret.vocab.vectors = Vectors(strings=floret.vocab.strings, mode="floret",
+                                   data=numpy.zeros((10, 4), dtype="f"), hash_count=1,
+                                   minn=2, maxn=3)
+    floret.to_disk(tmp_path / "floret")
+    with pytest.raises(ValueError, match="RNN054.*floret.*give every token a vector"):
+        read_table(tmp_path / "floret")
+    with pytest.raises(ValueError, match="RNN054.*nowhere.*has no folder"):
+        read_table(tmp_path / "nowhere")
+
+
+def test_read_table_names_a_corrupt_file(pipeline):
+    (pipeline / "vocab" / "key2row").write_bytes(b"not msgpack")
+    with pytest.raises(ValueError, match=r"RNN054.*cannot be read \(\w+"):
+        read_table(pipeline)
+
+
+def test_has_row_follows_the_tables_key_attribute():
+    nlp = spacy.blank("en")
+    doc = nlp("Costa")
+    by_orth = Vectors(strings=nlp.vocab.strings, shape=(1, 4))
+    by_orth.add("costa", row=0)
+    by_lower = Vectors(strings=nlp.vocab.strings, shape=(1, 4), attr="LOWER")
+    by_lower.add("costa", row=0)
+    assert not has_row(by_orth, doc[0]) and has_row(by_lower, doc[0])
+
+
+def test_coverage_maps_labels_and_reports_no_row_as_na(pipeline, tmp_path):
+    vocab = spacy.blank("en").vocab
+    docs = [Doc(vocab, words=["Smith", "spoke"], ents=["B-person", "O"])]
+    coverage = coverage_by_type(read_table(pipeline), docs, label_of=str.upper)
+    assert coverage["PERSON"] == {"tokens": 1, "no_vector": 1.0, "median_words_per_row": None}
+    assert "| PERSON | 1 | 100.0% | n/a |" in summary_markdown(table_summary(read_table(pipeline)), coverage)
