@@ -177,22 +177,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_vector_table(args: argparse.Namespace) -> None:
-    from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
-    from .errors import Errors
-    from .evaluate import normalize_label
+    from .evaluate import normalize_label, read_gold_docs
     from .vector_table import coverage_by_type, read_table, summary_markdown, table_summary
 
     vectors = read_table(args.pipeline)
-    table = table_summary(vectors)
-    if args.corpus is None:
-        print(summary_markdown(table, {}))
-        return
-    if not args.corpus.exists():
-        raise ValueError(Errors.RNN040.format(path=args.corpus))
-    docs = DocBin().from_disk(args.corpus).get_docs(Vocab())
-    print(summary_markdown(table, coverage_by_type(vectors, docs, normalize_label)))
+    coverage = {}
+    if args.corpus is not None:
+        docs = read_gold_docs(args.corpus, Vocab())
+        coverage = coverage_by_type(vectors, docs, normalize_label)
+    print(summary_markdown(table_summary(vectors), coverage))
 
 
 def cmd_results(args: argparse.Namespace) -> None:

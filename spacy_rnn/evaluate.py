@@ -23,6 +23,7 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy.vectors import Vectors
+from spacy.vocab import Vocab
 
 from .errors import Errors
 from .vector_table import has_row, is_keyed_table, read_table
@@ -160,10 +161,10 @@ def evaluate_model(
     mapper = _restrict(_make_mapper(label_map), types)
     gold_mapper = _restrict(normalize_label, types)
     # Every input is read, and every bad one named, before the test set is predicted.
-    gold_docs = _read_gold_docs(Path(test_path), nlp)
+    gold_docs = read_gold_docs(Path(test_path), nlp.vocab)
     if vectors_of is not None and train_path is None:
         raise ValueError(Errors.RNN055.format(path=vectors_of))
-    train_docs = _read_gold_docs(Path(train_path), nlp) if train_path is not None else None
+    train_docs = read_gold_docs(Path(train_path), nlp.vocab) if train_path is not None else None
     table = read_table(vectors_of) if vectors_of is not None else (
         nlp.vocab.vectors if is_keyed_table(nlp.vocab.vectors) else None)
     start = time.perf_counter()
@@ -452,10 +453,11 @@ def _restrict(mapper: LabelMapper, types: Optional[Sequence[str]]) -> LabelMappe
     return restricted
 
 
-def _read_gold_docs(path: Path, nlp: Language) -> List[Doc]:
+def read_gold_docs(path: Path, vocab: Vocab) -> List[Doc]:
+    """The docs of a gold DocBin; a missing or empty file is named (RNN040, RNN041)."""
     if not path.exists():
         raise ValueError(Errors.RNN040.format(path=path))
-    docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    docs = list(DocBin().from_disk(path).get_docs(vocab))
     if not docs:
         raise ValueError(Errors.RNN041.format(path=path))
     return docs

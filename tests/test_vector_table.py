@@ -57,6 +57,9 @@ def test_cli_vector_table(pipeline, corpus, tmp_path, capsys):
     assert "| PER | 2 | 50.0% | 2 |" in out
     assert main(["vector-table", str(pipeline), str(tmp_path / "missing.spacy")]) == 1
     assert "RNN040" in capsys.readouterr().err
+    DocBin().to_disk(tmp_path / "empty.spacy")
+    assert main(["vector-table", str(pipeline), str(tmp_path / "empty.spacy")]) == 1
+    assert "RNN041" in capsys.readouterr().err
     blank = tmp_path / "blank"
     spacy.blank("en").to_disk(blank)
     assert main(["vector-table", str(blank)]) == 1
