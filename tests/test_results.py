@@ -136,8 +136,8 @@ def test_margins_pair_systems_with_spacy_ner_of_the_same_vectors_setting(tmp_pat
     assert rows[0]["per_delta"] == pytest.approx(91.0 - 85.0)
     assert rows[0]["runs"] == (2, 2)
     assert rows[0]["tokens"] == "spaCy"  # no gold_preproc recorded, none overridden
-    assert ("| conll2003 | lstm-vectors | spacy-ner-efficiency-vectors | yes | spaCy | +4.00 "
-            "| +6.00 | 2 / 2 |") in results_markdown(table)
+    assert ("| conll2003 | lstm-vectors | spacy-ner-efficiency-vectors | yes | spaCy | – "
+            "| +4.00 | +6.00 | 2 / 2 |") in results_markdown(table)  # no budget recorded
 
 
 def test_mixed_vectors_settings_are_not_compared(tmp_path):
@@ -201,10 +201,11 @@ def test_runs_with_different_budgets_are_separate_rows_and_pairs(tmp_path):
     table = aggregate(read_metrics(tmp_path))
     lstm = {r["budget"]: r["f1"][0] for r in table if r["config"] == "lstm"}
     assert lstm == {"4,000 steps": pytest.approx(85.0), "8,000 steps": pytest.approx(88.0)}
-    assert [(r["config"], r["f1_delta"]) for r in margins(table)] == [
-        ("lstm", pytest.approx(85.0 - 70.0))]
+    assert [(r["config"], r["budget"], r["f1_delta"]) for r in margins(table)] == [
+        ("lstm", "4,000 steps", pytest.approx(85.0 - 70.0))]
     text = results_markdown(table)
     assert "| 1 (0) | 8,000 steps | 1.0 min |" in text
+    assert "| msra | lstm | spacy-ner-efficiency | no | spaCy | 4,000 steps | +15.00 |" in text
     # The plot names the budget only where it is not the usual one.
     from spacy_rnn.report import _plot_label
     names = sorted(_plot_label(r, "4,000 steps") for r in table)
