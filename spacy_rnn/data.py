@@ -137,8 +137,11 @@ def validate_raw_file(path: Path, spec: DatasetSpec) -> None:
     """Check a raw mirror file in one streaming pass before `datasets` reads it.
 
     The conll builder silently pads or truncates lines with the wrong number of
-    columns and decodes nothing it cannot, so a damaged file would otherwise turn
-    into quietly wrong data.
+    columns, decodes nothing it cannot, ends a line at every carriage return and
+    keeps whatever a token carries (a mid-file byte-order mark, edge spaces in a
+    tab-separated file), so a damaged file would otherwise turn into quietly
+    wrong data. Every problem is an error naming the file and line: nothing is
+    repaired here, as the reader reads the file itself.
 
     path (Path): The file.
     spec (DatasetSpec): The dataset it belongs to.
@@ -163,17 +166,21 @@ def validate_raw_file(path: Path, spec: DatasetSpec) -> None:
                 # start with one, and kept it would glue to the first token.
                 raw = raw[len(codecs.BOM_UTF8):]
             try:
-                line = raw.decode("utf8").rstrip("\r\n")
+                line = raw.decode("utf8")
             except UnicodeDecodeError as err:
                 byte = f"{raw[err.start]:#04x}"
                 _bad_line(path, i, f"not valid UTF-8 (byte {byte} at offset {err.start})")
+            # Exactly one line end, "\n" or "\r\n", as the reader's universal
+            # newlines take it: "\r\r\n" is two line ends to it (see _check_chars).
+            line = line[:-1] if line.endswith("\n") else line
+            line = line[:-1] if line.endswith("\r") else line
             if not line or line.isspace():
                 in_sent = False
                 continue
             if line.startswith("-DOCSTART-"):
                 continue
-            if "\r" in line:
-                _bad_line(path, i, "carriage return inside the line (the reader splits there)")
+            if "\r" in line or "\ufeff" in line:
+                _check_chars(path, i, line)
             parts = line.split(delimiter)
             if len(parts) != n_cols:
                 sep = "tabs" if delimiter == "\t" else "whitespace"
@@ -188,7 +195,7 @@ def validate_raw_file(path: Path, spec: DatasetSpec) -> None:
                     _bad_line(path, i, f"tag {tag!r} is not of the form {forms}")
                 seen_tags.add(tag)
             token = parts[0]
-            if check_shape or not token or token.isspace():
+            if check_shape or not token or token[0].isspace() or token[-1].isspace():
                 _check_token(path, i, token, spec)
             if not in_sent:
                 n_sents, in_sent = n_sents + 1, True
@@ -197,9 +204,46 @@ def validate_raw_file(path: Path, spec: DatasetSpec) -> None:
                                    "blank and -DOCSTART- lines)")
 
 
+def _check_chars(path: Path, line: int, text: str) -> NoReturn:
+    """Reject the characters the conll reader would silently misread.
+
+    A carriage return ends a line for the reader (text mode, universal
+    newlines), so one left before "\r\n" (a CRLF file converted to CRLF once
+    more) or inside the line would split the sentence there, cutting an entity
+    in two. A byte-order mark is only skipped at the very start of a file
+    (`utf-8-sig`); anywhere else (files concatenated) it would stay glued to a
+    token ("\ufeffRome"). Rejected rather than repaired: the reader reads the
+    file itself, so a repair would have to rewrite the file first.
+
+    path (Path): The file.
+    line (int): The line number (1-based).
+    text (str): The line without its line end.
+    """
+    if text.endswith("\r"):
+        _bad_line(path, line, "the line ends in more than one carriage return (\\r\\r\\n, "
+                              "e.g. a CRLF file converted to CRLF again): the reader would "
+                              "take it as two line ends and split the sentence here. "
+                              "Convert the file to \\n or \\r\\n line ends")
+    if "\r" in text:
+        _bad_line(path, line, "carriage return inside the line (the reader splits there)")
+    col = text.index("\ufeff") + 1
+    _bad_line(path, line, f"byte-order mark (U+FEFF) at column {col}, not at the start of "
+                          "the file (were files concatenated?): it would stay in the token")
+
+
 def _check_token(path: Path, line: int, token: str, spec: DatasetSpec) -> None:
+    """Check a token's shape; called only for tokens the hot loop finds suspect.
+
+    Whitespace at a token's edge can only come from a tab-separated file (a
+    whitespace-separated one splits it off). Rejected rather than stripped: the
+    published files have none, so it means the file was edited or exported by a
+    tool that padded its columns, and whether anything else moved is unknown.
+    """
     if not token or token.isspace():
         _bad_line(path, line, "empty token")
+    if token != token.strip():
+        _bad_line(path, line, f"token {token!r} has leading or trailing whitespace, which "
+                              "the reader would keep in the token (a padded column?)")
     prefix = spec.token_prefix
     if prefix and not (token.startswith(prefix) and len(token) > len(prefix)):
         _bad_line(path, line, f"token {token!r} does not start with {prefix!r}")
@@ -365,8 +409,9 @@ def preprocess(
 ) -> Dict[str, Any]:
     """Convert `download`'s JSONL into DocBins, vocabulary, labels and statistics.
 
-    Tags are normalised to IOB2 (stray I- tags repaired and counted), empty
-    sentences dropped (counted). Writes {train,dev,test}.spacy, vocab.txt (the
+    Tags are normalised to IOB2 (stray IOB2 I- tags and malformed BMES entities
+    repaired and counted, see `tags.normalize_to_iob2`), empty sentences
+    dropped (counted). Writes {train,dev,test}.spacy, vocab.txt (the
     top `vocab_size` train `token.norm_` values, most frequent first, ties
     alphabetical; UNK implicit), labels.json and stats.json, and prints a table.
 

@@ -103,6 +103,14 @@ def biluo_to_iob(tags: Iterable[str]) -> List[str]:
     return out
 
 
+# What `normalize_to_iob2` repairs, as counted in `TagRepairs` (and so in the
+# statistics `data.preprocess` prints and writes).
+REPAIR_STRAY_I = "stray I- converted to B-"
+REPAIR_BMES_UNCLOSED = "BMES entity without E- ended at its last token"
+REPAIR_BMES_NO_B = "BMES M-/E- without an open entity converted to B-"
+REPAIR_BMES_LABEL_CHANGE = "BMES M-/E- of another type ended the entity and started its own"
+
+
 class TagRepairs:
     """Counts of what `normalize_to_iob2` changed, so repairs are reported, not silent."""
 
@@ -126,13 +134,13 @@ def normalize_to_iob2(
 
     scheme (str): "iob2" (already IOB2; stray I- after O/another type is
         repaired to B- and counted), "iob1" (I- starts entities unless it
-        continues the same type), or "bmes" (B/M/E/S, as the Resume set uses).
+        continues the same type), or "bmes" (B/M/E/S, as the Resume set uses;
+        malformed entities are repaired and counted, see `_bmes_to_iob2`).
     repairs (TagRepairs): Optional counter of repairs made.
     RETURNS (List[str]): IOB2 tags, same length as `tags`.
     """
     if scheme == "bmes":
-        tags = [_bmes_to_iob(tag) for tag in tags]
-        scheme = "iob2"
+        return _bmes_to_iob2(tags, repairs)
     if scheme not in ("iob1", "iob2"):
         raise ValueError(f"Unknown tag scheme {scheme!r}: expected iob1, iob2 or bmes.")
     out: List[str] = []
@@ -142,8 +150,8 @@ def normalize_to_iob2(
         if prefix not in ("O", "B", "I"):
             raise ValueError(f"Tag {tag!r} is not an IOB tag (O, B-X, I-X).")
         if prefix == "I" and label != prev_label:
-            if scheme == "iob2" and repairs is not None:
-                repairs.add("stray I- converted to B-")
+            if scheme == "iob2":
+                _count(repairs, REPAIR_STRAY_I)
             out.append("B-" + label)  # type: ignore[operator]
         else:
             out.append(tag)
@@ -151,11 +159,45 @@ def normalize_to_iob2(
     return out
 
 
-def _bmes_to_iob(tag: str) -> str:
-    prefix, label = split_tag(tag)
-    if prefix == "O":
-        return "O"
-    mapped = {"B": "B", "S": "B", "M": "I", "E": "I", "I": "I"}.get(prefix)
-    if mapped is None:
-        raise ValueError(f"Tag {tag!r} is not a BMES tag (B-, M-, E-, S-, O).")
-    return f"{mapped}-{label}"
+def _bmes_to_iob2(tags: Sequence[str], repairs: Optional[TagRepairs]) -> List[str]:
+    """BMES -> IOB2, keeping every tagged token in an entity and counting repairs.
+
+    A well-formed BMES entity is S-X, or B-X (M-X)* E-X. Real data breaks this
+    (Resume's train split has two entities cut by a sentence break: one
+    sentence ends in B-ORG M-ORG..., the next starts M-ORG... E-ORG), and IOB2
+    cannot express the difference, so a plain prefix mapping would hide it, or
+    merge "B-X E-X M-X E-X" into one entity. Repairs, as for a stray IOB2 I-:
+    an entity not closed by E- ends at its last token (REPAIR_BMES_UNCLOSED);
+    an M-/E- with no open entity starts one (REPAIR_BMES_NO_B); an M-/E- of
+    another type inside an entity ends it and starts its own
+    (REPAIR_BMES_LABEL_CHANGE). I- is read as M- (the BIOES spelling).
+
+    tags (Sequence[str]): One sentence's BMES tags.
+    repairs (Optional[TagRepairs]): Counter of repairs made.
+    RETURNS (List[str]): IOB2 tags, same length as `tags`.
+    """
+    out: List[str] = []
+    inside: Optional[str] = None  # type of the entity a B-/M- left open
+    for tag in tags:
+        prefix, label = split_tag(tag)
+        if prefix not in ("O", "B", "M", "E", "S", "I"):
+            raise ValueError(f"Tag {tag!r} is not a BMES tag (B-, M-, E-, S-, O).")
+        is_middle = prefix in ("M", "E", "I")
+        continues = inside is not None and is_middle and label == inside
+        if inside is not None and not continues:
+            _count(repairs, REPAIR_BMES_LABEL_CHANGE if is_middle else REPAIR_BMES_UNCLOSED)
+        elif inside is None and is_middle:
+            _count(repairs, REPAIR_BMES_NO_B)
+        if prefix == "O":
+            out.append("O")
+        else:
+            out.append(f"{'I' if continues else 'B'}-{label}")
+        inside = label if prefix in ("B", "M", "I") else None
+    if inside is not None:
+        _count(repairs, REPAIR_BMES_UNCLOSED)
+    return out
+
+
+def _count(repairs: Optional[TagRepairs], kind: str) -> None:
+    if repairs is not None:
+        repairs.add(kind)

@@ -24,7 +24,12 @@ from spacy_rnn.data import (
     preprocess,
     validate_raw_file,
 )
-from spacy_rnn.tags import TagRepairs, normalize_to_iob2
+from spacy_rnn.tags import (
+    REPAIR_BMES_NO_B,
+    REPAIR_BMES_UNCLOSED,
+    TagRepairs,
+    normalize_to_iob2,
+)
 
 from .conftest import require_ner_data
 
@@ -151,6 +156,19 @@ def test_validate_good_file_passes(mirror):
         ("wikiann-en", "en:a\tO\nb\tO\n", 2, "does not start with 'en:'"),
         ("weibo", "科0\tO\n技\tO\n", 2, "is not a character and its position digits"),
         ("wnut17", "a\tO\n\tO\n", 2, "empty token"),
+        # Issue 23: "\r\r\n" is two line ends to the reader (a blank line: the
+        # sentence, and its entity, cut in two); a BOM in mid-file (files
+        # concatenated) and edge spaces in a tab-separated file stay in the token.
+        ("wnut17", "New\tB-location\r\r\nYork\tI-location\r\r\n", 1,
+         "ends in more than one carriage return"),
+        ("conll2003", "EU NNP B-NP B-ORG\r\r\n", 1, "more than one carriage return"),
+        ("conll2003", "EU NNP B-NP B-ORG\n\n\ufeffRome NNP B-NP B-LOC\n", 3,
+         "byte-order mark (U+FEFF) at column 1"),
+        ("wnut17", "\ufeff\ufeffRome\tB-location\n", 1, "byte-order mark"),
+        ("wnut17", "Rome\tB-location\nrocks \tO\n", 2,
+         "token 'rocks ' has leading or trailing whitespace"),
+        ("wnut17", " Rome\tB-location\n", 1, "token ' Rome' has leading or trailing"),
+        ("weibo", "科0\tO\n技1 \tO\n", 2, "token '技1 ' has leading or trailing"),
         ("conll2003", "", 1, "no sentences"),
         ("conll2003", "-DOCSTART- -X- -X- O\n\n\n", 3, "no sentences"),
     ],
@@ -161,6 +179,17 @@ def test_validate_bad_file(tmp_path, name, text, line, problem):
         validate_raw_file(path, get_dataset(name))
     assert f"RNN020] {path}, line {line}:" in str(excinfo.value)
     assert problem in str(excinfo.value)
+
+
+def test_load_raw_reads_crlf_files(mirror, no_network):
+    """One "\r\n" per line (files saved on Windows) reads as "\n" does."""
+    expected = load_raw("wikiann-en", mirror)
+    for name in ("train", "dev", "test"):
+        path = mirror / "wikiann-en" / name
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    raw = load_raw("wikiann-en", mirror)
+    for split in ("train", "dev", "test"):
+        assert raw[split].to_list() == expected[split].to_list()
 
 
 def test_validate_not_utf8(tmp_path):
@@ -348,6 +377,29 @@ def test_preprocess_drops_empty_and_rejects_bad_jsonl(tmp_path):
         preprocess("conll2003", raw_dir, tmp_path / "corpus", train_limit=-1)
 
 
+def test_preprocess_counts_bmes_repairs(tmp_path, capsys):
+    """Resume's shape of damage: an ORG entity cut by a sentence break, so one
+    sentence ends in B- M- (no E-) and the next starts with M- E- (no B-). Each
+    half stays an entity, and both repairs are counted and printed."""
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    srsly.write_jsonl(raw_dir / "train.jsonl", [
+        {"tokens": list("在中国银"), "tags": ["O", "B-ORG", "M-ORG", "M-ORG"]},
+        {"tokens": list("行工作"), "tags": ["M-ORG", "E-ORG", "O"]},
+    ])
+    for split in ("dev", "test"):
+        srsly.write_jsonl(raw_dir / f"{split}.jsonl", [{"tokens": ["张"], "tags": ["S-NAME"]}])
+    stats = preprocess("resume", raw_dir, tmp_path / "corpus")
+    assert stats["splits"]["train"]["repairs"] == {REPAIR_BMES_UNCLOSED: 1, REPAIR_BMES_NO_B: 1}
+    assert stats["splits"]["dev"]["repairs"] == {}
+    train = read_docs(tmp_path / "corpus" / "train.spacy")
+    assert [[(e.text, e.label_) for e in doc.ents] for doc in train] == [
+        [("中国银", "ORG")], [("行工", "ORG")]]
+    out = capsys.readouterr().out
+    assert f"train: 1 x {REPAIR_BMES_UNCLOSED}" in out
+    assert f"train: 1 x {REPAIR_BMES_NO_B}" in out
+
+
 # Sentences (train, dev, test) and test entities of the person type, from the
 # mirror's README. MSRA's dev is carved off train (5%, rounded).
 README_COUNTS = {
@@ -389,3 +441,22 @@ def test_real_conll2003_preprocess(tmp_path):
     assert stats["splits"]["train"]["tokens"] == 203621
     assert len(read_docs(tmp_path / "corpus" / "test.spacy")) == 3453
     assert len((tmp_path / "corpus" / "vocab.txt").read_text(encoding="utf8").splitlines()) == 20000
+
+
+def test_real_resume_preprocess_repairs_bmes(tmp_path, capsys):
+    """Resume's train split has two entities cut by a sentence break (sentences
+    1835/1836 and 1892/1893, counting from 0): each end is repaired, counted and
+    printed; dev and test need no repair."""
+    root = require_ner_data()
+    raw_dir = download("resume", tmp_path / "raw", data_dir=root)
+    stats = preprocess("resume", raw_dir, tmp_path / "corpus")
+    splits = stats["splits"]
+    assert splits["train"]["repairs"] == {REPAIR_BMES_UNCLOSED: 2, REPAIR_BMES_NO_B: 2}
+    assert splits["dev"]["repairs"] == splits["test"]["repairs"] == {}
+    assert [splits[s]["sentences"] for s in ("train", "dev", "test")] == [3821, 463, 477]
+    train = read_docs(tmp_path / "corpus" / "train.spacy")
+    for first in (1835, 1892):
+        ends, starts = train[first].ents[-1], train[first + 1].ents[0]
+        assert (ends.label_, ends.end) == ("ORG", len(train[first]))
+        assert (starts.label_, starts.start) == ("ORG", 0)
+    assert f"train: 2 x {REPAIR_BMES_UNCLOSED}" in capsys.readouterr().out

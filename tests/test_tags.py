@@ -1,4 +1,6 @@
 """Tag-scheme logic: BILUO names, transitions, IOB conversion, repairs (with hypothesis)."""
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -7,6 +9,9 @@ from spacy.tokens import Span
 from spacy.training import biluo_tags_to_spans, offsets_to_biluo_tags
 
 from spacy_rnn.tags import (
+    REPAIR_BMES_LABEL_CHANGE,
+    REPAIR_BMES_NO_B,
+    REPAIR_BMES_UNCLOSED,
     TagRepairs,
     allowed_biluo_transitions,
     biluo_tag_names,
@@ -47,6 +52,125 @@ def test_normalize_iob_schemes():
         normalize_to_iob2(["X-PER"], "iob2")
     with pytest.raises(ValueError, match="scheme"):
         normalize_to_iob2(["O"], "bilou2")
+
+
+UNCLOSED, NO_B, CHANGE = REPAIR_BMES_UNCLOSED, REPAIR_BMES_NO_B, REPAIR_BMES_LABEL_CHANGE
+
+
+@pytest.mark.parametrize(
+    "bmes,iob2,counts",
+    [
+        # Well formed: a plain prefix mapping, nothing counted.
+        (["S-PER", "B-LOC", "M-LOC", "M-LOC", "E-LOC", "O"],
+         ["B-PER", "B-LOC", "I-LOC", "I-LOC", "I-LOC", "O"], {}),
+        (["B-PER", "E-PER", "S-PER"], ["B-PER", "I-PER", "B-PER"], {}),
+        # An entity not closed by E- ends at its last token (Resume train,
+        # sentences 1835 and 1892: ... B-ORG M-ORG M-ORG M-ORG).
+        (["O", "B-ORG", "M-ORG", "M-ORG"], ["O", "B-ORG", "I-ORG", "I-ORG"], {UNCLOSED: 1}),
+        (["B-NAME", "O", "B-NAME", "B-NAME", "E-NAME"],
+         ["B-NAME", "O", "B-NAME", "B-NAME", "I-NAME"], {UNCLOSED: 2}),
+        (["B-PER", "S-PER"], ["B-PER", "B-PER"], {UNCLOSED: 1}),
+        # M-/E- with no open entity starts one (Resume train, sentences 1836 and
+        # 1893: M-ORG M-ORG ... E-ORG), also right after an E- or S-: a plain
+        # mapping would merge "B E M E" into one entity.
+        (["M-ORG", "M-ORG", "E-ORG", "O"], ["B-ORG", "I-ORG", "I-ORG", "O"], {NO_B: 1}),
+        (["O", "E-PER"], ["O", "B-PER"], {NO_B: 1}),
+        (["B-PER", "E-PER", "M-PER", "E-PER"], ["B-PER", "I-PER", "B-PER", "I-PER"], {NO_B: 1}),
+        (["S-PER", "E-PER"], ["B-PER", "B-PER"], {NO_B: 1}),
+        # A label change inside an entity ends it and starts the new type's.
+        (["B-PER", "M-LOC", "E-LOC"], ["B-PER", "B-LOC", "I-LOC"], {CHANGE: 1}),
+        (["B-PER", "M-PER", "E-LOC"], ["B-PER", "I-PER", "B-LOC"], {CHANGE: 1}),
+    ],
+)
+def test_normalize_bmes_repairs(bmes, iob2, counts):
+    repairs = TagRepairs()
+    assert normalize_to_iob2(bmes, "bmes", repairs=repairs) == iob2
+    assert repairs.counts == counts
+    assert normalize_to_iob2(bmes, "bmes") == iob2  # the counter is optional
+
+
+BMES_TAGS = ["O"] + [f"{p}-{label}" for label in LABELS for p in "BMES"]
+# Independent reference: a well-formed BMES sequence, written as one string.
+BMES_VALID = re.compile(r"(?:O |S-\w+ |B-(\w+) (?:M-\1 )*E-\1 )*")
+
+
+def bmes_spans(tags):
+    """Entities of a well-formed BMES sequence, as (start, end, label)."""
+    spans, start = [], 0
+    for i, tag in enumerate(tags):
+        if tag[0] in "BS":
+            start = i
+        if tag[0] in "ES":
+            spans.append((start, i + 1, tag[2:]))
+    return spans
+
+
+def iob2_spans(tags):
+    spans = []
+    for i, tag in enumerate(tags):
+        if tag.startswith("B-"):
+            spans.append([i, i + 1, tag[2:]])
+        elif tag.startswith("I-"):
+            assert spans and spans[-1][1] == i and spans[-1][2] == tag[2:], tags
+            spans[-1][1] = i + 1
+    return [tuple(span) for span in spans]
+
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from(BMES_TAGS), max_size=8))
+def test_normalize_bmes_against_reference(tags):
+    """Strict IOB2 out, every tagged token still in an entity of its type; the
+    same entities and no repair for well-formed input, a counted one otherwise."""
+    repairs = TagRepairs()
+    iob = normalize_to_iob2(tags, "bmes", repairs=repairs)
+    assert [t[2:] for t in iob] == [t[2:] for t in tags]
+    spans = iob2_spans(iob)  # asserts strict IOB2 (no I- without its B-)
+    if BMES_VALID.fullmatch("".join(f"{tag} " for tag in tags)):
+        assert spans == bmes_spans(tags) and not repairs
+    else:
+        assert repairs
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        [], ["O"], ["U-PER"], ["B-PER", "L-PER"], ["U-PER", "U-PER"],
+        ["B-PER", "I-PER", "I-PER", "L-PER", "U-LOC", "O", "B-LOC", "L-LOC"],
+    ],
+)
+def test_is_valid_biluo_accepts(tags):
+    assert is_valid_biluo(tags)
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        ["I-PER"],  # I- with no B-
+        ["O", "I-PER", "L-PER"],  # I- after O
+        ["L-PER"],  # L- with no B-
+        ["U-PER", "L-PER"],  # L- after a closed entity
+        ["B-PER"],  # B- unclosed at the end
+        ["O", "B-PER", "I-PER"],  # I- unclosed at the end
+        ["B-PER", "O", "L-PER"],  # O inside an entity
+        ["B-PER", "L-LOC"],  # label change inside an entity
+        ["B-PER", "I-LOC", "L-LOC"],
+        ["B-PER", "U-PER", "L-PER"],  # U- inside an entity
+        ["B-PER", "B-PER", "L-PER"],  # B- inside an entity
+    ],
+)
+def test_is_valid_biluo_rejects(tags):
+    assert not is_valid_biluo(tags)
+
+
+BILUO_VALID = re.compile(r"(?:O |U-\w+ |B-(\w+) (?:I-\1 )*L-\1 )*")
+
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from(biluo_tag_names(LABELS)), max_size=6))
+def test_is_valid_biluo_against_regex(tags):
+    """Random (mostly invalid) sequences against an independent regex."""
+    expected = BILUO_VALID.fullmatch("".join(f"{tag} " for tag in tags)) is not None
+    assert is_valid_biluo(tags) == expected
 
 
 # Random entity layouts over a short text: non-overlapping token spans.
