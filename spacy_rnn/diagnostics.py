@@ -27,8 +27,9 @@ writes the statistics, one JSON line per evaluation, next to spaCy's log.
 """
 import json
 import math
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
 import torch
@@ -162,9 +163,10 @@ def input_gradient_norms(
     """||dL_t/dx_k|| for every k, one chosen t (and its gold tag) per doc.
 
     Runs the encoder's torch module and the output layer directly in torch, in
-    eval mode (no dropout), so the measurement leaves every parameter, every
-    gradient and the training state as they were. The docs are independent,
-    so one backward pass of the summed losses gives each doc's own gradients.
+    training mode with every dropout set to 0 (see _train_mode_without_dropout),
+    so the measurement leaves every parameter, every gradient and the training
+    state as they were. The docs are independent, so one backward pass of the
+    summed losses gives each doc's own gradients.
     """
     encoder = model.get_ref(ENCODER_REF)
     module = encoder.shims[0]._model
@@ -174,21 +176,42 @@ def input_gradient_norms(
     X = xp2torch(ops.pad(embedded), requires_grad=True)
     W = xp2torch(output.get_param("W"))
     b = xp2torch(output.get_param("b"))
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.enable_grad():
-            hidden = module(X, torch.tensor(lengths, dtype=torch.long))
-            rows = torch.arange(len(positions), device=hidden.device)
-            h_t = hidden[rows, torch.as_tensor(positions, device=hidden.device)]
-            logits = h_t @ W.T + b
-            loss = torch.nn.functional.cross_entropy(
-                logits, torch.as_tensor(targets, device=logits.device), reduction="sum")
-            (grad,) = torch.autograd.grad(loss, X)
-    finally:
-        module.train(was_training)
+    with _train_mode_without_dropout(module), torch.enable_grad():
+        hidden = module(X, torch.tensor(lengths, dtype=torch.long))
+        rows = torch.arange(len(positions), device=hidden.device)
+        h_t = hidden[rows, torch.as_tensor(positions, device=hidden.device)]
+        logits = h_t @ W.T + b
+        loss = torch.nn.functional.cross_entropy(
+            logits, torch.as_tensor(targets, device=logits.device), reduction="sum")
+        (grad,) = torch.autograd.grad(loss, X)
     norms = torch2xp(grad.norm(dim=-1))
     return [numpy.asarray(ops.to_numpy(norms[i, :n])) for i, n in enumerate(lengths)]
+
+
+@contextmanager
+def _train_mode_without_dropout(module: torch.nn.Module) -> Iterator[None]:
+    """Training mode, dropout off, for a backward pass that must be deterministic.
+
+    Not eval(): cuDNN refuses an RNN's backward outside training mode
+    ("cudnn RNN backward can only be called in training mode"), so an
+    eval-mode probe failed on a GPU. In training mode with p = 0 the RNN
+    computes exactly what eval mode does (on the CPU, bit for bit). Mode and
+    dropout rates are restored afterwards, whatever happens.
+    """
+    was_training = module.training
+    saved = []
+    for sub in module.modules():
+        if isinstance(sub, (torch.nn.Dropout, torch.nn.RNNBase)):
+            attr = "p" if isinstance(sub, torch.nn.Dropout) else "dropout"
+            saved.append((sub, attr, getattr(sub, attr)))
+            setattr(sub, attr, 0.0)
+    module.train()
+    try:
+        yield
+    finally:
+        for sub, attr, value in saved:
+            setattr(sub, attr, value)
+        module.train(was_training)
 
 
 def _gradient_norms(model: Model) -> Tuple[List[float], List[float]]:

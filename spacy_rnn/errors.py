@@ -103,6 +103,15 @@ class Errors(metaclass=ErrorsWithCodes):
               "training, so it needs the training data as well: give train_path "
               "(--train-path).")
 
+    # Model internals
+    RNN060 = ("Component '{name}': no valid tag sequence agrees with the gold tags of "
+              "doc {doc} in the batch ({tags}): the annotated tags break the tag "
+              "scheme's transitions, so the CRF likelihood is zero. Fix the "
+              "annotation (or mark the doubtful tokens as missing).")
+    RNN061 = ("The recurrent encoder was built for inputs of width {expected} "
+              "(`width`), but got width {got}: set `width` to the width of the layer "
+              "that feeds it.")
+
 
 class Warnings(metaclass=ErrorsWithCodes):
     RNNW001 = ("Component '{name}' has target 'tag', so its score is tag_acc, but "

@@ -35,7 +35,7 @@ from .errors import Errors, Warnings
 from .gold import MISSING, gold_indices
 from .models.crf import constrained_scores, crf_nll, viterbi_decode_numpy
 from .models.embed import set_vocab_words
-from .tags import FORBIDDEN, all_transitions, allowed_biluo_transitions, biluo_tag_names
+from .tags import all_transitions, allowed_biluo_transitions, biluo_tag_names
 
 TARGETS = ("ents", "tag")
 
@@ -261,9 +261,8 @@ class RNNTagger(TrainablePipe):
     def _transition_scores_numpy(self) -> Tuple[numpy.ndarray, ...]:
         """Constrained transition, start and end scores on the host.
 
-        Forbidden entries are -inf here, not the finite FORBIDDEN that training
-        needs (no NaN gradients): decoding has no gradient, and -inf keeps a
-        forbidden path out even if emission scores grew beyond |FORBIDDEN|.
+        Forbidden entries are -inf, as in training (`constrained_scores`), so
+        no emission score, however large, can make a forbidden path win.
         Every tag has an allowed predecessor, so no path is all -inf.
         """
         a_trans, a_start, a_end = (numpy.asarray(a) for a in self._allowed())
@@ -401,7 +400,9 @@ class RNNTagger(TrainablePipe):
         crf = self.model.get_ref("crf")
         leaves = [xp2torch(crf.get_param(name), requires_grad=True) for name in CRF_PARAMS]
         trans, start, end = self._constrain(*leaves)
-        loss = crf_nll(emissions, gold_t, mask, trans, start, end).sum()
+        per_doc = crf_nll(emissions, gold_t, mask, trans, start, end)
+        self._check_gold_paths(per_doc, gold, keep)
+        loss = per_doc.sum()
         loss.backward()
         for name, leaf in zip(CRF_PARAMS, leaves):
             crf.inc_grad(name, torch2xp(leaf.grad))
@@ -410,12 +411,23 @@ class RNNTagger(TrainablePipe):
             d_scores[i] = ops.as_contig(d_padded[row, : lengths[i]])
         return float(loss.item()), d_scores
 
+    def _check_gold_paths(self, per_doc: torch.Tensor, gold: List[numpy.ndarray],
+                          rows: List[int]) -> None:
+        """An infinite NLL means the annotation itself breaks the scheme: say so,
+        rather than blame the learning rate (RNN015)."""
+        bad = numpy.flatnonzero(numpy.isposinf(per_doc.detach().cpu().numpy()))
+        if len(bad):
+            names = self.tag_names
+            doc = rows[int(bad[0])]
+            tags = " ".join(names[t] if t >= 0 else "-" for t in gold[doc])
+            raise ValueError(Errors.RNN060.format(name=self.name, doc=doc, tags=tags))
+
     def _constrain(
         self, trans: torch.Tensor, start: torch.Tensor, end: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Set forbidden transitions (per the tag scheme) to FORBIDDEN."""
+        """Set forbidden transitions (per the tag scheme) to -inf."""
         allowed = tuple(torch.as_tensor(a, device=trans.device) for a in self._allowed())
-        return constrained_scores(trans, start, end, allowed, FORBIDDEN)  # type: ignore[arg-type]
+        return constrained_scores(trans, start, end, allowed)  # type: ignore[arg-type]
 
     def _allowed(self) -> Tuple[numpy.ndarray, ...]:
         names = tuple(self.tag_names)

@@ -187,3 +187,36 @@ def test_report_plots_gradient_flow(tmp_path):
     md = write_report(tmp_path / "m.json", None, tmp_path / "r", tmp_path / "g.jsonl")
     assert "Gradient clipping fired in 3 of 10 updates (30.0%)" in md.read_text()
     assert (tmp_path / "r" / "gradient_flow.png").exists()
+
+
+def test_probe_runs_in_training_mode_without_dropout():
+    """cuDNN refuses an RNN's backward in eval mode, so the probe must run in training
+    mode (on a GPU an eval-mode probe fails); with dropout off it must still give
+    eval mode's numbers, every time, and leave mode and dropout as they were."""
+    import torch
+
+    nlp, examples = _trained(depth=2, dropout=0.5)
+    tagger = nlp.get_pipe("rnn_tagger")
+    module = tagger.model.get_ref("encoder").shims[0]._model
+    assert module.rnn.dropout == 0.5
+    seen = []
+    hook = module.register_forward_pre_hook(lambda mod, args: seen.append(mod.training))
+    module.eval()
+    doc = examples[0].predicted
+    x = tagger.model.get_ref("embed").predict([doc])
+    try:
+        first = input_gradient_norms(tagger.model, x, [3], [1])[0]
+        second = input_gradient_norms(tagger.model, x, [3], [1])[0]
+    finally:
+        hook.remove()
+    assert seen == [True, True]
+    assert not module.training and module.rnn.dropout == 0.5
+    numpy.testing.assert_array_equal(first, second)
+    # The eval-mode reference, computed by hand on the CPU.
+    X = torch.tensor(numpy.asarray(x[0])[None], requires_grad=True)
+    hidden = module(X, torch.tensor([len(doc)]))
+    W = torch.tensor(tagger.model.get_ref("output").get_param("W"))
+    b = torch.tensor(tagger.model.get_ref("output").get_param("b"))
+    loss = torch.nn.functional.cross_entropy((hidden[0, 3] @ W.T + b)[None], torch.tensor([1]))
+    (grad,) = torch.autograd.grad(loss, X)
+    numpy.testing.assert_allclose(first, grad[0].norm(dim=-1).numpy(), rtol=1e-6)

@@ -65,3 +65,27 @@ def test_flat_layout_matches_padded(cell):
     with_empty = encoder(flat, torch.tensor([3, 0, 10, 1, 0, 7]))
     assert torch.allclose(with_empty, out_flat, atol=1e-6)
     assert encoder(torch.zeros(0, 8), torch.tensor([0, 0])).shape == (0, 12)
+
+
+def _encoder_layer(width=8):
+    from spacy_rnn.architectures import build_rnn_encoder
+
+    layer = build_rnn_encoder(cell="lstm", width=width, hidden_width=4, bidirectional=True)
+    layer.initialize()
+    return layer
+
+
+@pytest.mark.parametrize("n_docs", [0, 1, 3])
+def test_encoder_layer_backprops_an_all_empty_batch(n_docs):
+    """spacy_rnn.RNNEncoder.v1 on its own: no tokens in, empty outputs and gradients out."""
+    layer = _encoder_layer()
+    Ys, backprop = layer.begin_update([numpy.zeros((0, 8), dtype="float32")] * n_docs)
+    assert [y.shape for y in Ys] == [(0, 8)] * n_docs
+    assert [d.shape for d in backprop(Ys)] == [(0, 8)] * n_docs
+
+
+@pytest.mark.parametrize("got", [5, 12])
+def test_encoder_layer_rejects_input_of_another_width(got):
+    layer = _encoder_layer(width=8)
+    with pytest.raises(ValueError, match=rf"RNN061.*width 8 .*got width {got}"):
+        layer.predict([numpy.zeros((3, got), dtype="float32")])

@@ -11,10 +11,13 @@ Pure functions over padded tensors, so both decoders share them:
 
 Shapes: B = batch, T = longest sequence, K = number of tags.
 """
+import math
 from typing import Tuple
 
 import numpy
 import torch
+
+from .forward_backward import LogPartition
 
 
 def _masked_forward(
@@ -24,32 +27,16 @@ def _masked_forward(
     start: torch.Tensor,
     end: torch.Tensor,
 ) -> torch.Tensor:
-    """Log partition function by the forward algorithm.
+    """Log partition function, exact under -inf constraints, with its exact gradient.
 
-    Each step is a matrix product in shifted probability space,
-    log(exp(alpha - max) @ exp(trans)) + max, rather than a logsumexp over a
-    [B, K, K] tensor: the same value, several times faster on CPU, where the
-    per-step cost dominates for tag sets this small.
-
-    emissions (Tensor[B, T, K]): per-token tag scores (may hold FORBIDDEN entries).
+    emissions (Tensor[B, T, K]): per-token tag scores; -inf rules a tag out.
     mask (BoolTensor[B, T]): True for real tokens; each row is a prefix of Trues.
-    trans (Tensor[K, K]): trans[i, j] scores tag i followed by tag j.
-    start, end (Tensor[K]): scores for the first and last tag.
-    RETURNS (Tensor[B]): log-sum-exp of the scores of all paths.
+    trans (Tensor[K, K]): trans[i, j] scores tag i followed by tag j; -inf forbids it.
+    start, end (Tensor[K]): scores for the first and last tag; -inf forbids.
+    RETURNS (Tensor[B]): log-sum-exp of the scores of all allowed paths
+        (-inf for a row with none).
     """
-    # Shift trans so exp() cannot overflow; the shift is added back per step.
-    trans_max = trans.max()
-    exp_trans = torch.exp(trans - trans_max)
-    alpha = start.unsqueeze(0) + emissions[:, 0]  # [B, K]
-    for t in range(1, emissions.shape[1]):
-        shift = alpha.max(dim=1, keepdim=True).values
-        # A tag reachable only from forbidden states sums to ~0: clamp so its
-        # log stays finite (~ -69) and its gradient is 0, never NaN.
-        total = (torch.exp(alpha - shift) @ exp_trans).clamp_min(1e-30)
-        step = torch.log(total) + shift + trans_max + emissions[:, t]
-        # Finished sequences keep their alpha, so padding never contributes.
-        alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
-    return torch.logsumexp(alpha + end.unsqueeze(0), dim=1)
+    return LogPartition.apply(emissions, mask, trans, start, end)
 
 
 def crf_nll(
@@ -71,16 +58,18 @@ def crf_nll(
     gold (LongTensor[B, T]): gold tag index, or -1 where annotation is missing
         (padding is ignored through `mask`).
     mask (BoolTensor[B, T]): True for real tokens.
-    trans, start, end: transition scores, constraints already applied.
-    RETURNS (Tensor[B]): the loss per sequence, >= 0.
+    trans, start, end: transition scores, -inf where forbidden
+        (see `constrained_scores`).
+    RETURNS (Tensor[B]): the loss per sequence, >= 0; +inf for a sequence
+        whose annotated tags no allowed path agrees with.
     """
     n_tags = emissions.shape[2]
     known = gold >= 0
     allowed = torch.nn.functional.one_hot(gold.clamp(min=0), n_tags).bool()
     allowed = allowed | ~known.unsqueeze(2)
-    penalty = torch.zeros((), dtype=emissions.dtype, device=emissions.device)
-    # Not -inf: an entirely disallowed row must not turn into NaN gradients.
-    gold_emissions = torch.where(allowed, emissions, penalty - 1.0e4)
+    # -inf, not a large negative number: a finite penalty is one more score a
+    # path can outweigh, and log_matmul keeps -inf exact with zero gradients.
+    gold_emissions = emissions.masked_fill(~allowed, -math.inf)
     # Both partition functions in one batched pass: half the per-step overhead.
     both = _masked_forward(
         torch.cat([emissions, gold_emissions]), torch.cat([mask, mask]), trans, start, end)
@@ -93,15 +82,18 @@ def constrained_scores(
     start: torch.Tensor,
     end: torch.Tensor,
     allowed: Tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-    forbidden: float,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Apply boolean allowed-transition masks to transition scores."""
+    """Learned transition scores with the forbidden entries set to -inf.
+
+    trans (Tensor[K, K]), start, end (Tensor[K]): learned scores.
+    allowed: boolean masks of the same shapes (see tags.allowed_biluo_transitions).
+    RETURNS: the three score tensors; gradients reach the allowed entries only.
+    """
     a_trans, a_start, a_end = allowed
-    fill = torch.full((), forbidden, dtype=trans.dtype, device=trans.device)
     return (
-        torch.where(a_trans, trans, fill),
-        torch.where(a_start, start, fill),
-        torch.where(a_end, end, fill),
+        trans.masked_fill(~a_trans, -math.inf),
+        start.masked_fill(~a_start, -math.inf),
+        end.masked_fill(~a_end, -math.inf),
     )
 
 

@@ -89,7 +89,9 @@ class RNNEncoder(torch.nn.Module):
     def _forward_flat(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         nO = self.rnn.hidden_size * (2 if self.rnn.bidirectional else 1)
         if X.shape[0] == 0:
-            return X.new_zeros((0, nO))
+            # Still a function of X, so that backprop of an all-empty batch
+            # returns an empty gradient instead of failing in torch.autograd.
+            return X @ X.new_zeros((X.shape[1], nO))
         order, batch_sizes = packing_order(lengths.numpy())
         order_t = torch.as_tensor(order, device=X.device)
         output, _ = self.rnn(PackedSequence(X[order_t], torch.as_tensor(batch_sizes)))
@@ -147,8 +149,13 @@ def _convert_inputs(
 ) -> Tuple[ArgsKwargs, Callable]:
     ops = model.ops
     lengths = [len(X) for X in Xs]
+    width = model.get_dim("nI")
     # One concatenated array and one host->device copy per batch, not per doc.
-    Xf = ops.flatten(Xs) if Xs else ops.alloc2f(0, model.get_dim("nI"))
+    Xf = ops.flatten(Xs) if Xs else ops.alloc2f(0, width)
+    # torch's packed LSTM path does not check the width: a wider input would
+    # run, on garbage, and return the wrong width.
+    if Xf.ndim != 2 or Xf.shape[1] != width:
+        raise ValueError(Errors.RNN061.format(expected=width, got=Xf.shape[-1]))
     Xt = xp2torch(Xf, requires_grad=is_train)
     # Packing wants lengths on the CPU.
     Lt = torch.tensor(lengths, dtype=torch.long)
