@@ -108,6 +108,11 @@ class Errors(metaclass=ErrorsWithCodes):
               "doc {doc} in the batch ({tags}): the annotated tags break the tag "
               "scheme's transitions, so the CRF likelihood is zero. Fix the "
               "annotation (or mark the doubtful tokens as missing).")
+    RNN062 = ("Component '{name}': the gold entities of a doc break the IOB scheme at "
+              "token {i} ({token!r}, in {context!r}): an I (inside) with no B or I of "
+              "the same type before it, which spaCy's own doc.ents refuses (E093). "
+              "Fix the annotation, e.g. rebuild the DocBin with doc.ents or "
+              "spacy.training.biluo_tags_to_spans.")
     RNN061 = ("The recurrent encoder was built for inputs of width {expected} "
               "(`width`), but got width {got}: set `width` to the width of the layer "
               "that feeds it.")

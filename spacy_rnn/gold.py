@@ -68,6 +68,7 @@ def _ents_fast(example: Example, tag_names: Sequence[str], labels: Sequence[str]
         return numpy.full((n,), MISSING, dtype="int64")
     arr = ref.to_array([ENT_IOB, ENT_TYPE]).astype("uint64")
     iob, types = arr[:, 0].astype("int64"), arr[:, 1]
+    _check_iob(ref, iob, types, name)
     next_inside = numpy.append(iob[1:] == IOB_I, False)
     prefix = numpy.full((n,), -1, dtype="int64")  # index into BILUO_PREFIXES
     for code, (first, cont) in {"B": (True, True), "I": (False, True),
@@ -93,6 +94,23 @@ def _ents_fast(example: Example, tag_names: Sequence[str], labels: Sequence[str]
                         name=name, label=label, labels=list(labels)))
                 gold[rows & (prefix == p)] = found
     return gold
+
+
+def _check_iob(doc, iob: numpy.ndarray, types: numpy.ndarray, name: str) -> None:
+    """Every I continues a B or I of its own type, as spaCy's `doc.ents` demands (E093).
+
+    The array path does not go through `doc.ents`, so without this an "I without
+    B" (from a DocBin built by hand) would be learned as an I- tag after O, a
+    sequence the decoder can never produce.
+    """
+    prev_iob = numpy.append(IOB_O, iob[:-1])
+    prev_type = numpy.append(0, types[:-1])
+    bad = numpy.flatnonzero(
+        (iob == IOB_I) & ~(((prev_iob == IOB_B) | (prev_iob == IOB_I)) & (prev_type == types)))
+    if len(bad):
+        i = int(bad[0])
+        raise ValueError(Errors.RNN062.format(name=name, i=i, token=doc[i].text,
+                                              context=doc[max(0, i - 3): i + 3].text))
 
 
 def _tags_fast(example: Example, tag_names: Sequence[str], labels: Sequence[str],

@@ -9,11 +9,6 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 
-# Value used for forbidden transitions. Finite (not -inf) so that log-sum-exp
-# over a row never produces NaN gradients; large enough that no learned score
-# can compensate for it.
-FORBIDDEN = -1.0e4
-
 BILUO_PREFIXES = ("B", "I", "L", "U")
 
 

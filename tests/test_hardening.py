@@ -8,6 +8,7 @@ import pytest
 import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spacy.attrs import ENT_IOB, ENT_TYPE
 from spacy.lang.en import English
 from spacy.tokens import Doc, Span
 from spacy.training import Example
@@ -117,11 +118,25 @@ def test_label_set_change_on_resume_is_a_clear_error(trained_nlp, tmp_path):
         nlp.update([example], sgd=optimizer)
 
 
-def test_overlapping_gold_spans_are_a_clear_error():
-    nlp = English()
-    doc = nlp.make_doc("Harry Potter lives")
-    with pytest.raises(ValueError, match="E103"):
-        Example.from_dict(doc, {"entities": [(0, 12, "PER"), (6, 12, "PER")]})
+@pytest.mark.parametrize("decoder", ["softmax", "crf"])
+@pytest.mark.parametrize("rows", [
+    [[2, "-"], [1, "PER"], [1, "PER"], [2, "-"]],  # I after O
+    [[3, "LOC"], [1, "PER"], [2, "-"], [2, "-"]],  # I of another type
+])
+def test_gold_that_breaks_the_iob_scheme_is_a_clear_error(decoder, rows):
+    """A DocBin built from arrays can hold "I without B", which spaCy's doc.ents
+    refuses (E093) but the gold arrays would pass on as an I- tag after O: both
+    decoders must name the token instead of training on an impossible sequence."""
+    nlp = make_nlp(model={"decoder": decoder})
+    text = "Harry Potter lives here"
+    ref = nlp.make_doc(text)
+    keys = [nlp.vocab.strings.add(label) if label != "-" else 0 for _, label in rows]
+    ref.from_array([ENT_IOB, ENT_TYPE],
+                   numpy.array([[iob, key] for (iob, _), key in zip(rows, keys)], dtype="uint64"))
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    with pytest.raises(ValueError, match=r"RNN062.*token 1 \('Potter'"):
+        nlp.update([Example(nlp.make_doc(text), ref)], sgd=optimizer)
 
 
 def test_examples_without_entities_train():

@@ -10,6 +10,7 @@ from spacy.training import Example
 from thinc.api import fix_random_seed
 
 from spacy_rnn.pipeline import DEFAULT_MODEL_CONFIG, RNNTagger
+from spacy_rnn.tags import is_valid_biluo
 
 from .corpus import PARTIAL_DATA, SETTINGS, TAG_DATA, TRAIN_DATA, make_examples, make_nlp, train
 
@@ -286,10 +287,19 @@ def test_empty_whitespace_and_single_token_docs(text):
     nlp = make_nlp()
     examples = make_examples(nlp)
     train(nlp, examples, n_iter=2)
+    tagger = nlp.get_pipe("rnn_tagger")
     doc = nlp(text)
-    assert len(doc.ents) <= 1
-    docs = list(nlp.pipe([text, "Harry Potter and Ron", text, ""]))
-    assert len(docs) == 4
+    (ids,) = tagger.predict([nlp.make_doc(text)])
+    assert len(ids) == len(doc)  # one tag per token, none for an empty doc
+    assert is_valid_biluo([tagger.tag_names[i] for i in ids])
+    if not text.strip():
+        # Whitespace is "O" in every gold sequence, so never an entity.
+        assert doc.ents == ()
+    # Empty and whitespace docs in a batch change nothing for their neighbours.
+    texts = [text, "Harry Potter and Ron", text, ""]
+    batched = [[(e.start, e.end, e.label_) for e in d.ents] for d in nlp.pipe(texts)]
+    assert batched == [[(e.start, e.end, e.label_) for e in nlp(t).ents] for t in texts]
+    assert batched[3] == []
 
 
 def test_empty_docs_in_update():
@@ -357,7 +367,17 @@ def test_update_is_deterministic_with_seed():
         train(nlp, make_examples(nlp), n_iter=3)
         return nlp.get_pipe("rnn_tagger").model.to_bytes()
 
-    assert weights() == weights()
+    def untrained():
+        fix_random_seed(7)
+        nlp = make_nlp(model={"decoder": "crf"})
+        examples = make_examples(nlp)
+        nlp.initialize(lambda: examples)
+        return nlp.get_pipe("rnn_tagger").model.to_bytes()
+
+    trained = weights()
+    assert trained == weights()
+    # Training moved the weights away from the (seeded, identical) initial ones.
+    assert trained != untrained()
 
 
 def test_combinations_of_settings_train():
