@@ -22,7 +22,7 @@ from spacy.errors import Errors as SpacyErrors
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.scorer import Scorer, get_ner_prf
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
@@ -33,6 +33,7 @@ from . import architectures  # noqa: F401  (registers the architectures)
 from .diagnostics import GradientDiagnostics
 from .errors import Errors, Warnings
 from .gold import MISSING, gold_indices
+from .models.confidence import segment_log_probs
 from .models.crf import constrained_scores, crf_nll, viterbi_decode_numpy
 from .models.embed import set_vocab_words
 from .tags import all_transitions, allowed_biluo_transitions, biluo_tag_names
@@ -98,6 +99,9 @@ def score_rnn_tagger(examples: Iterable[Example], *, target: str = "ents", **kwa
     default_config={
         "model": DEFAULT_MODEL,
         "target": "ents",
+        "confidence": True,
+        "spans_key": "rnn_ents",
+        "threshold": 0.0,
         "scorer": {"@scorers": "spacy_rnn.tagger_scorer.v1"},
     },
     default_score_weights={
@@ -105,10 +109,20 @@ def score_rnn_tagger(examples: Iterable[Example], *, target: str = "ents", **kwa
     },
 )
 def make_rnn_tagger(
-    nlp: Language, name: str, model: Model, target: str, scorer: Optional[Callable]
+    nlp: Language, name: str, model: Model, target: str, confidence: bool, spans_key: str,
+    threshold: float, scorer: Optional[Callable],
 ) -> "RNNTagger":
-    """Create an RNNTagger. `target` is "ents" (doc.ents) or "tag" (token.tag_)."""
-    return RNNTagger(nlp.vocab, model, name, target=target, scorer=scorer)
+    """Create an RNNTagger.
+
+    target (str): "ents" (doc.ents) or "tag" (token.tag_).
+    confidence (bool): with target "ents", store each entity's exact probability
+        in doc.spans[spans_key].attrs["scores"] (as spaCy's spancat does).
+    spans_key (str): the SpanGroup key for the scored entities.
+    threshold (float): entities below this confidence are left out of doc.ents
+        (they stay, with their scores, in the SpanGroup); 0 keeps them all.
+    """
+    return RNNTagger(nlp.vocab, model, name, target=target, confidence=confidence,
+                     spans_key=spans_key, threshold=threshold, scorer=scorer)
 
 
 class RNNTagger(TrainablePipe):
@@ -125,10 +139,23 @@ class RNNTagger(TrainablePipe):
         name: str = "rnn_tagger",
         *,
         target: str = "ents",
+        confidence: bool = True,
+        spans_key: str = "rnn_ents",
+        threshold: float = 0.0,
         scorer: Optional[Callable] = score_rnn_tagger,
     ) -> None:
         if target not in TARGETS:
             raise ValueError(Errors.RNN003.format(value=target, name=name))
+        if (not isinstance(threshold, (int, float)) or isinstance(threshold, bool)
+                or not 0.0 <= threshold <= 1.0):
+            raise ValueError(Errors.RNN001.format(
+                setting="threshold", value=threshold, expected="a number in [0, 1]"))
+        if not isinstance(spans_key, str) or not spans_key:
+            raise ValueError(Errors.RNN001.format(
+                setting="spans_key", value=spans_key, expected="a non-empty string"))
+        self.confidence = bool(confidence)
+        self.spans_key = spans_key
+        self.threshold = float(threshold)
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -200,16 +227,23 @@ class RNNTagger(TrainablePipe):
 
     # --- prediction -----------------------------------------------------------
 
-    def predict(self, docs: Iterable[Doc]) -> List[Ints1d]:
-        """Tag indices per doc (valid sequences only). Does not modify the docs."""
+    def predict(self, docs: Iterable[Doc]) -> "TagPredictions":
+        """Tag indices per doc (valid sequences only), with entity confidences
+        when they are on. Does not modify the docs."""
         docs = list(docs)
         if not any(len(doc) for doc in docs):
-            return [numpy.zeros((0,), dtype="int64") for _ in docs]
+            empty = TagPredictions(numpy.zeros((0,), dtype="int64") for _ in docs)
+            if self._wants_confidence():
+                empty.confidences = [numpy.zeros((0,), dtype="float32") for _ in docs]
+            return empty
         self._require_initialized()
         scores = self.model.predict(docs)
         return self.decode(scores)
 
-    def decode(self, scores: List[Floats2d]) -> List[Ints1d]:
+    def _wants_confidence(self) -> bool:
+        return self.confidence and self.target == "ents"
+
+    def decode(self, scores: List[Floats2d]) -> "TagPredictions":
         """Best valid tag sequence per doc: Viterbi under the allowed transitions.
 
         Runs on the host, in NumPy, after one device->host copy per group of
@@ -222,30 +256,40 @@ class RNNTagger(TrainablePipe):
         Viterbi path, and only the other docs go through the time loop.
         """
         lengths = numpy.asarray([len(s) for s in scores], dtype="int64")
-        out = [numpy.zeros((0,), dtype="int64") for _ in scores]
+        out = TagPredictions(numpy.zeros((0,), dtype="int64") for _ in scores)
+        confidences: Optional[List[numpy.ndarray]] = None
+        if self._wants_confidence():
+            confidences = [numpy.zeros((0,), dtype="float32") for _ in scores]
         trans, start, end = self._transition_scores_numpy()
         for group in _length_groups(lengths):
-            best = self._decode_padded([scores[i] for i in group], lengths[group],
-                                       trans, start, end)
+            emissions, best = self._decode_padded([scores[i] for i in group], lengths[group],
+                                                  trans, start, end)
             for row, i in enumerate(group):
                 out[i] = best[row, : lengths[i]]
+            if confidences is not None:
+                for i, probs in zip(group, entity_confidences(
+                        emissions, lengths[group], best, trans, start, end)):
+                    confidences[i] = probs
+        out.confidences = confidences
         return out
 
     def _decode_padded(
         self, scores: List[Floats2d], lengths: numpy.ndarray,
         trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray,
-    ) -> numpy.ndarray:
-        """Best valid paths of non-empty docs, padded to the longest (ndarray[B, T])."""
+    ) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """The emissions the decoder reads (ndarray[B, T, K]: the scores, or their
+        log-softmax) and the best valid paths (ndarray[B, T]) of non-empty docs,
+        padded to the longest."""
         ops = self.model.ops
         emissions = ops.to_numpy(ops.pad(scores)).astype("float32")
         if self.decoder != "softmax":
-            return viterbi_decode_numpy(emissions, lengths, trans, start, end)
+            return emissions, viterbi_decode_numpy(emissions, lengths, trans, start, end)
         emissions = _log_softmax(emissions)
         best = emissions.argmax(axis=-1)
         redo = numpy.flatnonzero(~self._valid_paths(best, lengths))
         if len(redo):
             best[redo] = viterbi_decode_numpy(emissions[redo], lengths[redo], trans, start, end)
-        return best
+        return emissions, best
 
     def _valid_paths(self, paths: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
         """Which rows of `paths` (padded tag indices) obey the allowed transitions."""
@@ -276,7 +320,8 @@ class RNNTagger(TrainablePipe):
                      for a, x in zip((a_trans, a_start, a_end), learned))
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
-        """Write predicted tags to `doc.ents` (overwriting) or `token.tag_`."""
+        """Write predicted tags to `doc.ents` (overwriting) or `token.tag_`; with
+        confidences, also every entity with its probability to doc.spans[spans_key]."""
         if isinstance(docs, Doc):
             docs = [docs]
         if self.target == "tag":
@@ -287,8 +332,16 @@ class RNNTagger(TrainablePipe):
                     doc.from_array([TAG], hashes[ids].reshape(-1, 1))
             return
         prefixes, label_of = self._tag_parts()
-        for doc, ids in zip(docs, tag_ids):
-            doc.ents = _ids_to_spans(doc, numpy.asarray(ids), prefixes, label_of)
+        confidences = getattr(tag_ids, "confidences", None)
+        for i, (doc, ids) in enumerate(zip(docs, tag_ids)):
+            spans = _ids_to_spans(doc, numpy.asarray(ids), prefixes, label_of)
+            if confidences is None:
+                doc.ents = spans
+                continue
+            scores = confidences[i]
+            doc.spans[self.spans_key] = SpanGroup(
+                doc, name=self.spans_key, spans=spans, attrs={"scores": scores.tolist()})
+            doc.ents = [span for span, p in zip(spans, scores) if p >= self.threshold]
 
     def _tag_parts(self) -> Tuple[numpy.ndarray, List[str]]:
         names = self.tag_names
@@ -568,6 +621,36 @@ class RNNTagger(TrainablePipe):
             if output.get_dim("nO") != len(self.tag_names):
                 raise ValueError(Errors.RNN016.format(
                     name=self.name, nO=output.get_dim("nO"), n_tags=len(self.tag_names)))
+
+
+class TagPredictions(list):
+    """What `predict` returns: one array of tag indices per doc (a list, as
+    spaCy's Tagger returns), plus `confidences`, one array per doc of its
+    entities' probabilities in order of their start (None when off)."""
+
+    confidences: Optional[List[numpy.ndarray]] = None
+
+
+def entity_confidences(
+    emissions: numpy.ndarray, lengths: numpy.ndarray, best: numpy.ndarray,
+    trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray,
+) -> List[numpy.ndarray]:
+    """Exact probabilities of the entities of each row's best BILUO path.
+
+    emissions (ndarray[B, T, K]), best (ndarray[B, T]) padded; lengths (ndarray[B]).
+    RETURNS (List[ndarray]): per row, its entities' probabilities, by start.
+    """
+    inside = numpy.arange(best.shape[1])[None, :] < lengths[:, None]
+    code = numpy.where(inside & (best > 0), (best - 1) % 4, -1)  # 0 B, 1 I, 2 L, 3 U
+    rows, starts = numpy.nonzero((code == 0) | (code == 3))
+    _, ends = numpy.nonzero((code == 2) | (code == 3))
+    probs = numpy.zeros((0,), dtype="float32")
+    if len(rows):
+        labels = (best[rows, starts] - 1) // 4
+        log_p = segment_log_probs(emissions, lengths, trans, start, end,
+                                  rows, starts, ends, labels)
+        probs = numpy.clip(numpy.exp(log_p), 0.0, 1.0).astype("float32")
+    return numpy.split(probs, numpy.cumsum(numpy.bincount(rows, minlength=len(best)))[:-1])
 
 
 def _length_groups(lengths: numpy.ndarray) -> List[numpy.ndarray]:

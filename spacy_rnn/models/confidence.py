@@ -1,0 +1,139 @@
+"""Exact entity confidences: P(this exact span with this label | doc), on the host in NumPy.
+
+For a predicted entity over tokens s..e with label X, the confidence is the
+total probability of the valid tag paths that contain its segment (B-X I-X ...
+L-X, or U-X for one token), under the same distribution the decoder maximises:
+
+* CRF decoder: emissions plus learned transition, start and end scores;
+* softmax decoder: per-token log-probabilities, with the allowed-transition
+  mask as the only transition scores (so the distribution is the per-token
+  model restricted to valid sequences).
+
+Inside the segment the path is fixed, so one forward pass (alpha up to s - 1),
+one backward pass (beta from e) and the segment's own score give it exactly:
+
+    log P = logsumexp_i(alpha[s-1, i] + trans[i, first]) + score(segment) + beta[e, last] - log Z
+
+The recursions use the same per-group shift as training (see
+forward_backward.py): exact for forbidden (-inf) transitions whatever the
+emission scale. NumPy rather than torch because, as for Viterbi, each time
+step is a handful of tiny array operations whose per-call overhead is the
+whole cost.
+
+Shapes: B = docs, T = longest doc, K = tags, E = entities.
+"""
+from typing import Tuple
+
+import numpy
+
+
+class HostLogStep:
+    """out[b, j] = logsumexp_i(x[b, i] + scores[i, j]), exact under -inf scores."""
+
+    def __init__(self, scores: numpy.ndarray) -> None:
+        allowed = numpy.isfinite(scores)
+        sets, of_target = numpy.unique(allowed.T, axis=0, return_inverse=True)
+        self.dense = bool((sets.sum(axis=0) > 1).any())
+        self.scores = scores
+        col_shift = numpy.where(allowed.any(axis=0), numpy.max(
+            numpy.where(allowed, scores, -numpy.inf), axis=0), 0.0)
+        self.col_shift = col_shift.astype(scores.dtype)
+        with numpy.errstate(under="ignore"):
+            self.exp_scores = numpy.exp(scores - self.col_shift[None, :])
+        self.of_target = of_target.reshape(-1)
+        # Each tag's source group (its successors' predecessor set); tags that
+        # precede nothing get a group of their own.
+        member = sets.argmax(axis=0)
+        self.of_source = numpy.where(sets.any(axis=0), member, len(sets))
+        self.order = numpy.argsort(self.of_source, kind="stable")
+        sorted_groups = self.of_source[self.order]
+        self.starts = numpy.flatnonzero(numpy.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+        # Column of the reduceat output that holds each group's maximum.
+        self.slot = numpy.zeros(len(sets) + 1, dtype="int64")
+        self.slot[sorted_groups[self.starts]] = numpy.arange(len(self.starts))
+
+    def __call__(self, x: numpy.ndarray) -> numpy.ndarray:
+        with numpy.errstate(divide="ignore", under="ignore", invalid="ignore"):
+            if self.dense:
+                full = x[:, :, None] + self.scores[None]
+                shift = _finite_or_zero(full.max(axis=1, keepdims=True))
+                return numpy.log(numpy.exp(full - shift).sum(axis=1)) + shift[:, 0]
+            group_max = numpy.maximum.reduceat(x[:, self.order], self.starts, axis=1)
+            group_max = _finite_or_zero(group_max)
+            source = group_max[:, self.slot[self.of_source]]
+            total = numpy.exp(x - source) @ self.exp_scores
+            return (numpy.log(total) + group_max[:, self.slot[self.of_target]]
+                    + self.col_shift)
+
+
+def _finite_or_zero(x: numpy.ndarray) -> numpy.ndarray:
+    return numpy.where(numpy.isfinite(x), x, 0.0).astype(x.dtype)
+
+
+def forward_backward_numpy(
+    emissions: numpy.ndarray, lengths: numpy.ndarray,
+    trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray,
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """alpha, beta (ndarray[B, T, K]) and log Z (ndarray[B]) of padded rows.
+
+    alpha[b, t, j]: log-sum of all allowed prefixes ending in tag j at t;
+    beta[b, t, i]: of all allowed continuations after tag i at t (end score
+    included). Past a row's length both hold their last real values.
+    """
+    batch, length, _ = emissions.shape
+    running = numpy.arange(length)[None, :] < lengths[:, None]
+    step, step_back = HostLogStep(trans), HostLogStep(numpy.ascontiguousarray(trans.T))
+    alphas = numpy.empty_like(emissions)
+    alphas[:, 0] = start[None, :] + emissions[:, 0]
+    for t in range(1, length):
+        new = step(alphas[:, t - 1]) + emissions[:, t]
+        alphas[:, t] = numpy.where(running[:, t, None], new, alphas[:, t - 1])
+    betas = numpy.empty_like(emissions)
+    betas[:, -1] = end[None, :]
+    for t in range(length - 2, -1, -1):
+        new = step_back(betas[:, t + 1] + emissions[:, t + 1])
+        betas[:, t] = numpy.where(running[:, t + 1, None], new, betas[:, t + 1])
+    final = alphas[numpy.arange(batch), lengths - 1] + end[None, :]
+    shift = _finite_or_zero(final.max(axis=1, keepdims=True))
+    with numpy.errstate(divide="ignore", under="ignore"):
+        log_z = numpy.log(numpy.exp(final - shift).sum(axis=1)) + shift[:, 0]
+    return alphas, betas, log_z
+
+
+def segment_log_probs(
+    emissions: numpy.ndarray, lengths: numpy.ndarray,
+    trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray,
+    rows: numpy.ndarray, starts: numpy.ndarray, ends: numpy.ndarray, labels: numpy.ndarray,
+) -> numpy.ndarray:
+    """log P(tokens starts..ends of row `rows` form one entity of label `labels`).
+
+    emissions (ndarray[B, T, K]): BILUO tag scores, tags ordered as
+        tags.biluo_tag_names gives them ("O", then B, I, L, U per label).
+    trans, start, end: -inf where forbidden.
+    rows, starts, ends, labels (ndarray[E]): each entity's doc, first and last
+        token (inclusive) and label index.
+    RETURNS (ndarray[E]): log-probabilities (<= 0).
+    """
+    alphas, betas, log_z = forward_backward_numpy(emissions, lengths, trans, start, end)
+    first = 1 + 4 * labels + numpy.where(starts == ends, 3, 0)  # B-X, or U-X alone
+    last = 1 + 4 * labels + numpy.where(starts == ends, 3, 2)  # L-X, or U-X
+    inside = 1 + 4 * labels + 1  # I-X
+    # Entering the segment: from the start, or from any tag at s - 1.
+    prev = alphas[rows, numpy.maximum(starts - 1, 0)]
+    entry = HostLogStep(trans)(prev)[numpy.arange(len(rows)), first]
+    entry = numpy.where(starts == 0, start[first], entry)
+    # The fixed path inside: emissions of B (or U), the I's and L, and its transitions.
+    score = entry + emissions[rows, starts, first]
+    n_inside = ends - starts - 1
+    # Running sums of each label's I- emission (columns 2, 6, 10, ...), so a
+    # segment's inside costs two lookups whatever its length.
+    cum_inside = numpy.cumsum(emissions[:, :, 2::4], axis=1)
+    multi = ends > starts
+    through = numpy.where(
+        n_inside > 0,
+        trans[first, inside] + numpy.maximum(n_inside - 1, 0) * trans[inside, inside]
+        + trans[inside, last], trans[first, last])
+    inner = (cum_inside[rows, numpy.maximum(ends - 1, 0), labels]
+             - cum_inside[rows, starts, labels])
+    score = score + numpy.where(multi, through + inner + emissions[rows, ends, last], 0.0)
+    return score + betas[rows, ends, last] - log_z[rows]
