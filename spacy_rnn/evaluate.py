@@ -25,6 +25,7 @@ from spacy.training import Example
 from spacy.vectors import Vectors
 from spacy.vocab import Vocab
 
+from .calibration import calibration_report
 from .errors import Errors
 from .vector_table import has_row, is_keyed_table, read_table
 
@@ -185,6 +186,10 @@ def evaluate_model(
                 gold_docs, pred_docs, seen, table)
             if vectors_of is not None:
                 metrics["vectors_of"] = str(vectors_of)
+    key = confidence_key(nlp)
+    if key is not None:
+        metrics["calibration"] = calibration_report(pred_docs, gold_docs, key, mapper,
+                                                    gold_mapper)
     n_words = sum(len(doc) for doc in gold_docs)
     metrics.update({
         "dataset": dataset,
@@ -197,6 +202,15 @@ def evaluate_model(
         "words_per_second": n_words / seconds if seconds > 0 else 0.0,
     })
     return metrics
+
+
+def confidence_key(nlp: Language) -> Optional[str]:
+    """The spans key of the pipeline's entity confidences (an rnn_tagger with
+    confidence on and target "ents"), or None."""
+    for _, pipe in nlp.pipeline:
+        if getattr(pipe, "_wants_confidence", lambda: False)():
+            return pipe.spans_key
+    return None
 
 
 def training_entities(

@@ -1,21 +1,21 @@
-"""Training and evaluation report: a learning curve, per-type F1 bars and a summary.
-
-The plots are drawn on matplotlib's Agg canvas directly (`Figure` +
-`FigureCanvasAgg`) rather than through pyplot: no display is needed, pyplot's
-global backend and figure registry stay untouched, and figures are freed as
-soon as they go out of scope. matplotlib is an optional dependency (the
-"project" extra), so it is only imported when a plot is drawn.
-"""
+"""Training and evaluation report: a learning curve, per-type F1 bars, the calibration
+of entity confidences, and a summary (figures drawn as plotting.py explains)."""
 import json
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
+from .calibration_plots import (
+    PRECISION_RECALL_PNG,
+    RELIABILITY_PNG,
+    calibration_markdown,
+    plot_precision_recall,
+    plot_reliability,
+)
 from .errors import Errors
 from .evaluate import PERSON, metrics_markdown
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from .plotting import new_figure as _new_figure
+from .plotting import save_figure as _save
 
 TRAINING_CURVE_PNG = "training_curve.png"
 PER_TYPE_PNG = "per_type_f1.png"
@@ -25,7 +25,6 @@ SUMMARY_MD = "README.md"
 CURVE_SCORES = {"ents_f": "F1", "ents_p": "precision", "ents_r": "recall"}
 PERSON_COLOR = "#d62728"
 OTHER_COLOR = "#1f77b4"
-DPI = 120
 
 
 def read_training_log(path: Union[str, Path]) -> List[Dict]:
@@ -187,6 +186,13 @@ def write_report(
         plot_training_curve(log_rows, output_dir / TRAINING_CURVE_PNG, title=f"Training: {name}")
     diagnostics = _read_diagnostics_if_any(diagnostics_path)
     text = _summary_markdown(metrics, name, log_path, log_rows)
+    calibration = metrics.get("calibration")
+    if calibration is not None and calibration["all"]["n"]:
+        plot_reliability(calibration, output_dir / RELIABILITY_PNG,
+                         title=f"Reliability of entity confidences: {name}")
+        plot_precision_recall(calibration, output_dir / PRECISION_RECALL_PNG,
+                              title=f"{calibration['label']} by confidence threshold: {name}")
+        text += "\n".join(calibration_markdown(calibration))
     if diagnostics:
         cell = diagnostics[0].get("cell", "model")
         plot_gradient_flow({cell: diagnostics}, output_dir / GRADIENT_FLOW_PNG,
@@ -375,17 +381,6 @@ def _mark_best(ax, log_rows: Sequence[Dict]) -> None:
                label=f"best F1 {value:.1f} (step {step})")
 
 
-def _new_figure(figsize) -> "Figure":
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError(Errors.RNN045) from None
-    fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def _style_axes(ax, title: str, ylabel: str) -> None:
     ax.set_title(title)
     ax.set_xlabel("training step")
@@ -393,10 +388,3 @@ def _style_axes(ax, title: str, ylabel: str) -> None:
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=9)
-
-
-def _save(fig: "Figure", png_path: Union[str, Path]) -> Path:
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path)
-    return png_path
