@@ -108,6 +108,9 @@ class Errors(metaclass=ErrorsWithCodes):
               "doc {doc} in the batch ({tags}): the annotated tags break the tag "
               "scheme's transitions, so the CRF likelihood is zero. Fix the "
               "annotation (or mark the doubtful tokens as missing).")
+    RNN063 = ("The predicted docs have no scored entities in doc.spans[{key!r}] "
+              "(attrs['scores']): calibration needs an rnn_tagger with confidence = "
+              "true and that spans_key.")
     RNN062 = ("Component '{name}': the gold entities of a doc break the IOB scheme at "
               "token {i} ({token!r}, in {context!r}): an I (inside) with no B or I of "
               "the same type before it, which spaCy's own doc.ents refuses (E093). "
