@@ -111,6 +111,9 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN063 = ("The predicted docs have no scored entities in doc.spans[{key!r}] "
               "(attrs['scores']): calibration needs an rnn_tagger with confidence = "
               "true and that spans_key.")
+    RNN064 = ("No meta.json in {path}: package a trained pipeline folder (e.g. "
+              "training/<run>/model-best), as written by spacy train or nlp.to_disk.")
+    RNN065 = ("spacy package ran but wrote no archive at {path}: see its output above.")
     RNN062 = ("Component '{name}': the gold entities of a doc break the IOB scheme at "
               "token {i} ({token!r}, in {context!r}): an I (inside) with no B or I of "
               "the same type before it, which spaCy's own doc.ents refuses (E093). "
