@@ -422,7 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True, help="where rank 0 saves the pipeline")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--use-gpu", action="store_true")
-    p.add_argument("--cpus-per-worker", type=float, default=1.0)
+    p.add_argument("--cpus-per-worker", type=float, default=None,
+                   help="Ray CPUs per worker (default: 1, or an even share when the "
+                        "cluster has fewer CPUs than workers)")
     p.add_argument("--max-steps", type=int, default=1000)
     p.set_defaults(func=cmd_train_distributed, takes_overrides=True)
 
@@ -433,8 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", default="local", help="local (nlp.pipe), hf (datasets.map), ray")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--gpus-per-worker", type=float, default=0.0)
-    p.add_argument("--cpus-per-worker", type=float, default=1.0,
-                   help="Ray CPUs per actor; below 1 on small machines so reading is not starved")
+    p.add_argument("--cpus-per-worker", type=float, default=None,
+                   help="Ray CPUs per actor (default: 1, or an even share when the "
+                        "cluster has fewer CPUs than workers)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--text-column", default="text")
     p.add_argument("--id-column", default="id")

@@ -11,18 +11,30 @@ stay identical: this is what torch's DistributedDataParallel does, done by
 hand because most of the weights (embeddings, output layer, CRF transitions)
 are Thinc parameters that DDP cannot see, next to the torch RNN.
 
+What "averaged" means here: rnn_tagger's loss is a sum over tokens (softmax)
+or sentences (CRF), not a mean, so a worker's gradient is the sum over its
+batch, and the average over N workers is the gradient of the union of the N
+batches divided by N. One distributed step is thus one single-process step
+on the union batch with its loss scaled by 1/N: the gradient keeps the scale
+of one configured batch, so the config's grad_clip, L2 and (for SGD)
+learn_rate mean what they mean in `spacy train` with one batch per step, and
+Adam (whose step does not change when every gradient is scaled by the same
+factor, up to eps) takes the union batch's step wherever grad_clip does not
+clip. tests/test_distributed.py checks the step with 2 processes.
+
 Rank 0 evaluates on the dev set and saves a normal spaCy pipeline (with the
 optimizer's parameter averages, as `spacy train` does) that `spacy.load`
-reads; every worker's parameter checksum is saved beside it.
+reads; every worker's parameter checksum, and the checksum of the saved
+(averaged) weights as every worker holds them, are saved beside it.
 """
 import hashlib
 import json
 import random
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-
+from .annotate import fit_worker_resources
 from .errors import Errors
 
 META = "distributed.json"
@@ -52,7 +64,11 @@ def gradient_buffers(model) -> List:
 
 
 def allreduce_mean_gradients(model, world_size: int) -> None:
-    """Average the pending gradients over all workers (one flat all-reduce)."""
+    """Average the pending gradients over all workers (one flat all-reduce).
+
+    Each worker's gradient is the sum over its own batch (the loss is a sum),
+    so the result is the union batch's gradient divided by `world_size`.
+    """
     import torch
     import torch.distributed as dist
     from thinc.api import torch2xp, xp2torch
@@ -75,6 +91,24 @@ def allreduce_mean_gradients(model, world_size: int) -> None:
             owner.set_grad(name, owner.ops.asarray(value, dtype=grad.dtype))
         else:
             owner.grad = chunk.reshape(owner.shape).to(owner.dtype).clone()
+
+
+def data_parallel_step(trainable: Sequence[Tuple[str, object]], batch: List, optimizer,
+                       world_size: int, losses: Optional[Dict[str, float]] = None) -> None:
+    """One training step of one worker: local gradients, averaged, then applied.
+
+    trainable (Sequence[Tuple[str, TrainablePipe]]): the components to update.
+    batch (List[Example]): this worker's batch.
+    optimizer (Optimizer): the same optimizer (and state) on every worker.
+    world_size (int): the number of workers in the process group.
+    losses (Optional[Dict[str, float]]): this worker's losses, summed in place.
+    """
+    for name, proc in trainable:
+        proc.update(batch, sgd=None, losses=losses)
+    for name, proc in trainable:
+        allreduce_mean_gradients(proc.model, world_size)
+        proc.finish_update(optimizer)
+    optimizer.step_schedules()
 
 
 def checksum(nlp) -> str:
@@ -126,21 +160,20 @@ def _train_worker(cfg: Dict) -> None:
         if usable == 0:
             raise ValueError(Errors.RNN052.format(n=len(batches), workers=world))
         for first in range(0, usable, world):
-            batch = batches[first + rank]
-            for name, proc in trainable:
-                proc.update(batch, sgd=None, losses=losses)
-            for name, proc in trainable:
-                allreduce_mean_gradients(proc.model, world)
-                proc.finish_update(optimizer)
-            optimizer.step_schedules()
+            data_parallel_step(trainable, batches[first + rank], optimizer, world, losses)
             step += 1
             if step >= max_steps:
                 break
         epoch += 1
     sums: List[Optional[str]] = [None] * world
     dist.all_gather_object(sums, checksum(nlp))
+    with nlp.use_params(optimizer.averages):  # the weights that are saved
+        saved_sum = checksum(nlp)
+    saved_sums: List[Optional[str]] = [None] * world
+    dist.all_gather_object(saved_sums, saved_sum)
     metrics = {"step": step, "epochs": epoch, "seconds": round(time.time() - started, 1),
                "workers": world, "checksums": sums, "initial_checksum": start_sum,
+               "saved_checksums": saved_sums,
                "losses": {k: float(v) for k, v in losses.items()}}
     if rank == 0:
         with nlp.use_params(optimizer.averages):
@@ -159,7 +192,7 @@ def train_distributed(
     *,
     workers: int = 2,
     use_gpu: bool = False,
-    cpus_per_worker: float = 1.0,
+    cpus_per_worker: Optional[float] = None,
     max_steps: int = 1000,
     overrides: Optional[Dict] = None,
 ) -> Dict:
@@ -168,7 +201,11 @@ def train_distributed(
     A running Ray cluster is used when `ray.init(address=...)` was called
     first (or RAY_ADDRESS is set); otherwise a local one is started. `output`
     must be reachable from the rank-0 worker (shared storage on a cluster).
-    RETURNS (Dict): what `distributed.json` holds (steps, time, checksums, dev scores).
+    cpus_per_worker (Optional[float]): CPUs per worker; None fits the request
+        to the cluster (see `annotate.fit_worker_resources`). A request the
+        cluster cannot hold raises a ValueError instead of waiting forever.
+    RETURNS (Dict): what `distributed.json` holds (steps, time, checksums of
+        the workers' weights and of the saved, averaged weights, dev scores).
     """
     try:
         import ray
@@ -179,10 +216,17 @@ def train_distributed(
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(Errors.RNN001.format(
             setting="workers", value=workers, expected="an integer >= 1"))
-    output = Path(output).resolve()
-    output.mkdir(parents=True, exist_ok=True)
     if not ray.is_initialized():
         ray.init(include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+    # Ray Train V1 gives its coordinator a CPU of its own (V2: none); a worker
+    # group that cannot fit waits forever, so what it needs is checked first.
+    probe = ScalingConfig(num_workers=workers, use_gpu=use_gpu, resources_per_worker={"CPU": 1.0})
+    reserved = probe.total_resources.get("CPU", 0.0) - workers
+    cpus = fit_worker_resources(ray.cluster_resources(), workers, cpus_per_worker,
+                                1.0 if use_gpu else 0.0, reserved_cpus=reserved,
+                                gpu_flag="--use-gpu")
+    output = Path(output).resolve()
+    output.mkdir(parents=True, exist_ok=True)
     # Workers run in their own folders: make file paths absolute here.
     plain = {k: _absolute_if_path(v) for k, v in (overrides or {}).items()}
     trainer = TorchTrainer(
@@ -190,9 +234,9 @@ def train_distributed(
         train_loop_config={"config_path": str(Path(config_path).resolve()),
                            "overrides": plain, "output": str(output),
                            "max_steps": max_steps, "use_gpu": use_gpu,
-                           "threads": max(1, int(cpus_per_worker))},
+                           "threads": max(1, int(cpus))},
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu,
-                                     resources_per_worker={"CPU": cpus_per_worker}),
+                                     resources_per_worker={"CPU": cpus}),
         run_config=RunConfig(storage_path=str(output / "ray_results"), name="train"),
     )
     trainer.fit()

@@ -102,6 +102,15 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN055 = ("--vectors-of ({path}) splits the recall on test entities unseen in "
               "training, so it needs the training data as well: give train_path "
               "(--train-path).")
+    RNN056 = ("{workers} Ray workers x {per_worker} CPU(s){reserved} = {total} CPUs, but "
+              "the Ray cluster has {cluster} CPUs: the workers would wait for CPUs "
+              "forever. Ask for at most {fit} CPUs per worker ({flag}), use fewer "
+              "workers (--workers), or leave {flag} out to share the cluster's CPUs "
+              "evenly.")
+    RNN057 = ("{workers} Ray workers x {per_worker} GPU(s) = {total} GPUs, but the Ray "
+              "cluster has {cluster} GPUs: the workers would wait for a GPU forever. "
+              "Use fewer workers (--workers) or ask for fewer GPUs ({flag}); with no "
+              "GPU in the cluster, run on CPU (leave {flag} out).")
 
     # Model internals
     RNN060 = ("Component '{name}': no valid tag sequence agrees with the gold tags of "

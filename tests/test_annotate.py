@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -9,7 +10,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_rnn.annotate import annotate, read_corpus
+from spacy_rnn.annotate import Progress, annotate, fit_worker_resources, read_corpus
 
 from .corpus import TRAIN_DATA, make_examples, make_nlp, train
 
@@ -37,12 +38,13 @@ def corpus(tmp_path_factory):
 
 
 def run_cli(root, engine, workers, output, *extra, timeout=600):
+    """The CLI's JSON summary (last line of stdout) and its stderr."""
     cmd = [sys.executable, "-m", "spacy_rnn", "annotate", str(root / "model"), str(root / "in"),
            str(output), "--engine", engine, "--workers", str(workers), *extra]
-    # A fork deadlock fails the test instead of hanging CI.
+    # A fork deadlock or workers waiting for resources fail the test instead of hanging CI.
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
 
 
 def check_output(path, texts, reference):
@@ -65,7 +67,7 @@ def test_local_engine_matches_nlp_pipe(corpus, tmp_path):
 @pytest.mark.parametrize("engine", ["local", "hf"])
 def test_two_worker_engines_match_nlp_pipe(engine, corpus, tmp_path):
     root, texts, reference = corpus
-    summary = run_cli(root, engine, 2, tmp_path / "out.parquet", "--batch-size", "200")
+    summary, _ = run_cli(root, engine, 2, tmp_path / "out.parquet", "--batch-size", "200")
     check_output(tmp_path / "out.parquet", texts, reference)
     if engine == "hf":
         assert summary["workers_used"] == 2
@@ -75,19 +77,76 @@ def test_two_worker_engines_match_nlp_pipe(engine, corpus, tmp_path):
 def test_ray_engine_matches_nlp_pipe_and_uses_both_workers(corpus, tmp_path):
     pytest.importorskip("ray")
     root, texts, reference = corpus
+    # Ray's defaults: no --cpus-per-worker. On 2 cores, 2 actors x 1 CPU next
+    # to a Ray Data repartition stage used to wait forever (timeout here).
     # Ray starts actors one by one; on 2 busy cores the first can finish every
     # block before the second is up (seen once in CI-like runs). Output must be
     # identical every time; both workers must have worked in one of 3 runs.
     used = []
     for attempt in range(3):
         out = tmp_path / f"out{attempt}.parquet"
-        summary = run_cli(root, "ray", 2, out, "--batch-size", "100", "--cpus-per-worker", "0.5")
+        summary, stderr = run_cli(root, "ray", 2, out, "--batch-size", "100", timeout=300)
         check_output(out, texts, reference)
         assert summary["docs"] == N_DOCS
+        assert f"annotate (ray): {N_DOCS}/{N_DOCS} rows (100%)" in stderr  # progress
         used.append(summary["workers_used"])
         if used[-1] == 2:
             break
     assert 2 in used, used
+
+
+def test_ray_engine_refuses_what_the_cluster_cannot_hold(corpus, tmp_path):
+    """At once, naming the numbers and the flag, instead of actors pending forever."""
+    pytest.importorskip("ray")
+    root, _, _ = corpus
+    cmd = [sys.executable, "-m", "spacy_rnn", "annotate", str(root / "model"),
+           str(root / "in" / "part0.parquet"), str(tmp_path / "out.parquet"),
+           "--engine", "ray", "--workers", "2", "--cpus-per-worker", "1000"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "RNN056" in proc.stderr and "2 Ray workers x 1000 CPU(s) = 2000 CPUs" in proc.stderr
+    assert "--cpus-per-worker" in proc.stderr
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("cpus,workers,reserved,expected", [
+    (2.0, 2, 0.0, 1.0),     # one CPU each when there are enough
+    (16.0, 4, 0.0, 1.0),
+    (2.0, 4, 0.0, 0.5),     # an even share when there are fewer CPUs than workers
+    (2.0, 3, 0.0, 0.6666),  # rounded down to Ray's 1e-4, so 3 x share <= 2
+    (2.0, 2, 1.0, 0.5),     # what a Ray Train V1 coordinator holds is left to it
+])
+def test_default_cpus_per_worker_fit_the_cluster(cpus, workers, reserved, expected):
+    got = fit_worker_resources({"CPU": cpus}, workers, None, reserved_cpus=reserved)
+    assert got == expected and workers * got + reserved <= cpus
+
+
+def test_explicit_requests_are_checked_against_the_cluster():
+    assert fit_worker_resources({"CPU": 2.0}, 2, 0.75) == 0.75
+    assert fit_worker_resources({"CPU": 2.0, "GPU": 2.0}, 2, 1.0, 1.0) == 1.0
+    with pytest.raises(ValueError, match=r"RNN056.*2 Ray workers x 1\.5 CPU\(s\) = 3 CPUs, "
+                                         r"but the Ray cluster has 2 CPUs.*at most 1 CPUs"):
+        fit_worker_resources({"CPU": 2.0}, 2, 1.5)
+    with pytest.raises(ValueError, match=r"RNN056.*\+ 1 for the Ray Train coordinator = 3 CPUs"):
+        fit_worker_resources({"CPU": 2.0}, 2, 1.0, reserved_cpus=1.0)
+    with pytest.raises(ValueError, match=r"RNN057.*1 GPU\(s\) = 2 GPUs.*has 0 GPUs.*--use-gpu"):
+        fit_worker_resources({"CPU": 8.0}, 2, None, 1.0, gpu_flag="--use-gpu")
+    with pytest.raises(ValueError, match="cpus_per_worker"):
+        fit_worker_resources({"CPU": 2.0}, 2, 0.0)
+
+
+def test_progress_says_what_a_stalled_run_waits_for(capsys):
+    stalled = ""
+    with Progress(10, "ray", every=0.05, waiting="waiting for 2 Ray actors") as progress:
+        deadline = time.monotonic() + 10
+        while not stalled and time.monotonic() < deadline:  # no row yet: it still prints
+            time.sleep(0.05)
+            stalled = capsys.readouterr().err
+        progress.add(10)
+    first = stalled.splitlines()[0]
+    assert "annotate (ray): 0/10 rows (0%)" in first and "waiting for 2 Ray actors" in first
+    last = capsys.readouterr().err.splitlines()[-1]  # printed once more at the end
+    assert "annotate (ray): 10/10 rows (100%)" in last and "waiting" not in last
 
 
 def test_docbin_output(corpus, tmp_path):
