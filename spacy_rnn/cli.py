@@ -200,6 +200,15 @@ def cmd_init_vectors(args: argparse.Namespace) -> None:
     print(describe(summary))
 
 
+def cmd_package(args: argparse.Namespace) -> None:
+    """An installable sdist of a trained pipeline (spacy package, with scores and recipe)."""
+    from .packaging import package_pipeline
+
+    archive = package_pipeline(args.model, args.output_dir, name=args.name,
+                               version=args.version, metrics_path=_optional_path(args.metrics))
+    print(f"pip install {archive}")
+
+
 def cmd_results(args: argparse.Namespace) -> None:
     from .results import aggregate, read_metrics, results_markdown
 
@@ -406,6 +415,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sha256", default="", help="glove-zip: the zip's expected SHA-256 "
                    "(Stanford publishes none; without it the size is checked)")
     p.set_defaults(func=cmd_init_vectors)
+
+    p = sub.add_parser("package", help="A trained pipeline as a pip-installable sdist "
+                       "(spacy package; meta with the test scores, requires spacy-rnn).")
+    p.add_argument("model", type=Path, help="the trained pipeline, e.g. .../model-best")
+    p.add_argument("output_dir", type=Path)
+    p.add_argument("--name", required=True, help="package name (spaCy prefixes the language)")
+    p.add_argument("--version", required=True)
+    p.add_argument("--metrics", default="", help="the evaluate step's metrics JSON")
+    p.set_defaults(func=cmd_package)
 
     p = sub.add_parser("results", help="Collect metrics/*.json into a Markdown results table.")
     p.add_argument("metrics_dir", type=Path)

@@ -8,7 +8,7 @@ import srsly
 from thinc.api import fix_random_seed
 
 from spacy_rnn import __version__
-from spacy_rnn.packaging import REQUIREMENT, package_meta, package_pipeline
+from spacy_rnn.packaging import REQUIREMENT, package_meta
 
 from .corpus import make_examples, make_nlp, train
 
@@ -47,8 +47,13 @@ def test_folder_without_meta_is_a_clear_error(tmp_path):
 def test_built_package_installs_and_predicts_like_the_folder(model_dir, tmp_path):
     metrics_path = tmp_path / "metrics.json"
     srsly.write_json(metrics_path, METRICS)
-    archive = package_pipeline(model_dir, tmp_path / "packages", name="rnn_toy",
-                               version="0.0.1", metrics_path=metrics_path)
+    # Through the CLI the project's `package` step runs.
+    cli = subprocess.run([sys.executable, "-m", "spacy_rnn", "package", str(model_dir),
+                          str(tmp_path / "packages"), "--name", "rnn_toy", "--version", "0.0.1",
+                          "--metrics", str(metrics_path)],
+                         check=True, capture_output=True, text=True)
+    archive = tmp_path / "packages" / "en_rnn_toy-0.0.1" / "dist" / "en_rnn_toy-0.0.1.tar.gz"
+    assert f"pip install {archive}" in cli.stdout
     target = tmp_path / "site"
     # --no-deps: spacy and spacy-rnn are already here; no build isolation: the
     # sdist builds with this environment's setuptools, offline.
