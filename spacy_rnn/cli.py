@@ -200,6 +200,22 @@ def cmd_init_vectors(args: argparse.Namespace) -> None:
     print(describe(summary))
 
 
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    """Fit the confidence temperature on dev data and save it into the pipeline."""
+    from .temperature import calibrate_model
+
+    result = calibrate_model(args.model, args.dev_path)
+    if not result["n_entities"]:
+        print(f"no entity predicted on {args.dev_path}: temperature stays 1")
+    else:
+        print(f"temperature {result['temperature']:.3f} (fitted on {result['n_entities']} "
+              f"predicted dev entities): log loss {result['log_loss']['before']:.4f} -> "
+              f"{result['log_loss']['after']:.4f}, ECE {100 * result['ece']['before']:.2f}% "
+              f"-> {100 * result['ece']['after']:.2f}%; saved to {args.model}")
+    if args.output:
+        srsly.write_json(args.output, result)
+
+
 def cmd_package(args: argparse.Namespace) -> None:
     """An installable sdist of a trained pipeline (spacy package, with scores and recipe)."""
     from .packaging import package_pipeline
@@ -415,6 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sha256", default="", help="glove-zip: the zip's expected SHA-256 "
                    "(Stanford publishes none; without it the size is checked)")
     p.set_defaults(func=cmd_init_vectors)
+
+    p = sub.add_parser("calibrate", help="Fit the entity-confidence temperature on a dev "
+                       "DocBin and save it into the pipeline (predictions do not change).")
+    p.add_argument("model", type=Path, help="the trained pipeline, e.g. .../model-best")
+    p.add_argument("dev_path", type=Path, help="the dev split, e.g. corpus/conll2003/dev.spacy")
+    p.add_argument("--output", type=Path, default=None, help="write the fit as JSON")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("package", help="A trained pipeline as a pip-installable sdist "
                        "(spacy package; meta with the test scores, requires spacy-rnn).")

@@ -123,6 +123,8 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN064 = ("No meta.json in {path}: package a trained pipeline folder (e.g. "
               "training/<run>/model-best), as written by spacy train or nlp.to_disk.")
     RNN065 = ("spacy package ran but wrote no archive at {path}: see its output above.")
+    RNN066 = ("Calibration needs an rnn_tagger with confidence = true and target "
+              "'ents'; the pipeline has {pipes}.")
     RNN062 = ("Component '{name}': the gold entities of a doc break the IOB scheme at "
               "token {i} ({token!r}, in {context!r}): an I (inside) with no B or I of "
               "the same type before it, which spaCy's own doc.ents refuses (E093). "

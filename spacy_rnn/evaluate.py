@@ -169,7 +169,7 @@ def evaluate_model(
     table = read_table(vectors_of) if vectors_of is not None else (
         nlp.vocab.vectors if is_keyed_table(nlp.vocab.vectors) else None)
     start = time.perf_counter()
-    pred_docs = list(nlp.pipe((_retokenized(nlp, doc) for doc in gold_docs), batch_size=batch_size))
+    pred_docs = list(nlp.pipe((retokenized(nlp, doc) for doc in gold_docs), batch_size=batch_size))
     seconds = time.perf_counter() - start
     for doc in pred_docs:
         _relabel_ents(doc, mapper)
@@ -477,7 +477,7 @@ def read_gold_docs(path: Path, vocab: Vocab) -> List[Doc]:
     return docs
 
 
-def _retokenized(nlp: Language, gold: Doc) -> Doc:
+def retokenized(nlp: Language, gold: Doc) -> Doc:
     """An unannotated copy of the gold doc's tokens, for the pipeline to predict on."""
     words = [token.text for token in gold]
     spaces = [bool(token.whitespace_) for token in gold]

@@ -161,7 +161,10 @@ class RNNTagger(TrainablePipe):
         self.name = name
         self._rehearsal_model = None
         self.scorer = scorer
-        self.cfg: Dict = {"labels": [], "target": target}
+        # temperature: the scale entity confidences are computed at (1 = the
+        # model's own distribution), fitted on dev data by calibration.fit_temperature
+        # and saved with the weights; decoding never depends on it.
+        self.cfg: Dict = {"labels": [], "target": target, "temperature": 1.0}
         self._constraints: Optional[Tuple[Tuple[str, ...], Tuple[numpy.ndarray, ...]]] = None
         # Gradient-flow statistics, set by spacy_rnn.DiagnosticsLogger.v1 (None = off).
         self.diagnostics: Optional[GradientDiagnostics] = None
@@ -243,11 +246,20 @@ class RNNTagger(TrainablePipe):
     def _wants_confidence(self) -> bool:
         return self.confidence and self.target == "ents"
 
-    def decode(self, scores: List[Floats2d]) -> "TagPredictions":
+    @property
+    def temperature(self) -> float:
+        """Scores are divided by this before confidences are computed (see calibration.py)."""
+        return float(self.cfg.get("temperature", 1.0))
+
+    def decode(self, scores: List[Floats2d], *,
+               temperature: Optional[float] = None) -> "TagPredictions":
         """Best valid tag sequence per doc: Viterbi under the allowed transitions.
 
         Runs on the host, in NumPy, after one device->host copy per group of
-        docs of similar length (see viterbi_decode_numpy for why). Docs are
+        docs of similar length (see viterbi_decode_numpy for why). Entity
+        confidences, when on, are computed with the scores (emissions and
+        transitions alike) divided by `temperature` (default: the component's),
+        which leaves the best path as it is. Docs are
         grouped so that padding at most doubles a group's size: padding a whole
         batch to its longest doc would make one long doc among many short ones
         cost batch size x its length (gigabytes for a 100k-token doc in a batch
@@ -261,6 +273,7 @@ class RNNTagger(TrainablePipe):
         if self._wants_confidence():
             confidences = [numpy.zeros((0,), dtype="float32") for _ in scores]
         trans, start, end = self._transition_scores_numpy()
+        scale = 1.0 / (self.temperature if temperature is None else temperature)
         for group in _length_groups(lengths):
             emissions, best = self._decode_padded([scores[i] for i in group], lengths[group],
                                                   trans, start, end)
@@ -268,7 +281,8 @@ class RNNTagger(TrainablePipe):
                 out[i] = best[row, : lengths[i]]
             if confidences is not None:
                 for i, probs in zip(group, entity_confidences(
-                        emissions, lengths[group], best, trans, start, end)):
+                        emissions * scale, lengths[group], best, trans * scale,
+                        start * scale, end * scale)):
                     confidences[i] = probs
         out.confidences = confidences
         return out

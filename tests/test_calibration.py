@@ -108,3 +108,43 @@ def test_evaluate_and_report_include_calibration(tmp_path):
     # Confidence off: no calibration entry, no error.
     nlp.get_pipe("rnn_tagger").confidence = False
     assert "calibration" not in evaluate_model(nlp, tmp_path / "test.spacy")
+
+
+def test_temperature_fit_keeps_entities_lowers_log_loss_and_is_saved(tmp_path):
+    from spacy_rnn.temperature import GRID, calibrate_model, fit_temperature, log_loss
+
+    fix_random_seed(0)
+    nlp = make_nlp()
+    examples = make_examples(nlp)
+    train(nlp, examples, n_iter=8)
+    texts = [text for text, _ in TRAIN_DATA]
+    gold = [eg.reference for eg in examples]
+    result = fit_temperature(nlp, gold)
+    assert result["n_entities"] > 0 and result["temperature"] in GRID
+    assert result["log_loss"]["after"] <= result["log_loss"]["before"]
+    before = [(list(d.ents), d.spans["rnn_ents"].attrs["scores"]) for d in nlp.pipe(texts)]
+    db = DocBin(docs=gold)
+    db.to_disk(tmp_path / "dev.spacy")
+    nlp.to_disk(tmp_path / "model")
+    saved = calibrate_model(tmp_path / "model", tmp_path / "dev.spacy")
+    assert saved["temperature"] == result["temperature"]
+    import spacy
+
+    loaded = spacy.load(tmp_path / "model")
+    assert loaded.get_pipe("rnn_tagger").temperature == result["temperature"]
+    after = [(list(d.ents), d.spans["rnn_ents"].attrs["scores"]) for d in loaded.pipe(texts)]
+    # Same entities (a temperature never moves the best path), other confidences.
+    assert [[(e.start, e.end, e.label_) for e in ents] for ents, _ in before] == \
+        [[(e.start, e.end, e.label_) for e in ents] for ents, _ in after]
+    if result["temperature"] != 1.0:
+        assert [s for _, s in before] != [s for _, s in after]
+    assert log_loss(numpy.array([0.9, 0.2]), numpy.array([True, False])) == pytest.approx(
+        -(numpy.log(0.9) + numpy.log(0.8)) / 2)
+
+
+def test_calibration_needs_a_confidence_pipe():
+    from spacy_rnn.temperature import fit_temperature
+
+    nlp = make_nlp(confidence=False)
+    with pytest.raises(ValueError, match="RNN066"):
+        fit_temperature(nlp, [])

@@ -114,20 +114,27 @@ def scored(doc, key="rnn_ents"):
     return [(s.start, s.end, s.label_, p) for s, p in zip(group, group.attrs["scores"])]
 
 
-def test_component_confidences_equal_enumeration(trained):
+@pytest.mark.parametrize("temperature", [1.0, 2.5])
+def test_component_confidences_equal_enumeration(trained, temperature):
     """Through the component: the CRF's learned transitions, or the softmax decoder's
-    log-probabilities with the mask alone, give what enumeration gives."""
+    log-probabilities with the mask alone, give what enumeration gives; with a
+    temperature, enumeration over every score divided by it."""
     tagger = trained.get_pipe("rnn_tagger")
     doc = trained.make_doc("Harry Potter met Ron")
     (scores,) = tagger.model.predict([doc])
     emissions = numpy.asarray(scores, dtype="float32")
     if tagger.decoder == "softmax":
         emissions = emissions - numpy.logaddexp.reduce(emissions, axis=1, keepdims=True)
-    learned = tagger._transition_scores_numpy()
+    emissions = emissions / temperature
+    learned = tuple(x / temperature for x in tagger._transition_scores_numpy())
+    tagger.cfg["temperature"] = temperature
     expected = brute_segment_probs(emissions, len(doc), learned,
                                    tuple(numpy.asarray(a) for a in tagger._allowed()),
                                    n_labels=len(tagger.labels))
-    got = scored(tagger(doc))
+    try:
+        got = scored(tagger(doc))
+    finally:
+        tagger.cfg["temperature"] = 1.0
     assert got
     for s, e, label, p in got:
         assert 0.0 <= p <= 1.0
