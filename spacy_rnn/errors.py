@@ -125,6 +125,15 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN065 = ("spacy package ran but wrote no archive at {path}: see its output above.")
     RNN066 = ("Calibration needs an rnn_tagger with confidence = true and target "
               "'ents'; the pipeline has {pipes}.")
+    RNN080 = ("Cannot read the Brown cluster table from {source} for language "
+              "'{lang}': {reason}. pip install spacy-lookups-data (English has "
+              "en_lexeme_cluster), or give a file.")
+    RNN081 = ("Bad cluster file {path} (line {line}): it {problem}. Expected JSON "
+              "{{word: cluster}} (.json or .json.gz, spaCy's little-endian ints) or a "
+              "Brown paths file with 'bits<TAB>word<TAB>count' lines.")
+    RNN082 = ("The model has cluster features (cluster_width) but no cluster table: set "
+              "[initialize.components.rnn_tagger] clusters = \"spacy-lookups-data\" "
+              "(or a file) and initialize again.")
     RNN062 = ("Component '{name}': the gold entities of a doc break the IOB scheme at "
               "token {i} ({token!r}, in {context!r}): an I (inside) with no B or I of "
               "the same type before it, which spaCy's own doc.ents refuses (E093). "

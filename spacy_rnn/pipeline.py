@@ -35,6 +35,7 @@ from .errors import Errors, Warnings
 from .gold import MISSING, gold_indices
 from .models.confidence import segment_log_probs
 from .models.crf import constrained_scores, crf_nll, viterbi_decode_numpy
+from .models.clusters import read_cluster_table, set_cluster_table
 from .models.embed import set_vocab_words
 from .tags import all_transitions, allowed_biluo_transitions, biluo_tag_names
 
@@ -513,6 +514,7 @@ class RNNTagger(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Sequence[str]] = None,
         vocab: Optional[Union[str, Path, Sequence[str]]] = None,
+        clusters: Optional[str] = None,
     ) -> None:
         """Set labels and the one-hot vocabulary from the data, then size the model.
 
@@ -525,6 +527,10 @@ class RNNTagger(TrainablePipe):
             most frequent first, as a list or a file with one word per line
             (what the project's preprocess step writes); default: counted from
             the training examples.
+        clusters (Optional[str]): where the Brown cluster table of a model with
+            cluster features comes from: "spacy-lookups-data" (the language's
+            lexeme_cluster table) or a file (see models/clusters.py). The table
+            is saved with the model.
         """
         validate_get_examples(get_examples, "RNNTagger.initialize")
         if labels is not None:
@@ -541,6 +547,7 @@ class RNNTagger(TrainablePipe):
                      else _count_words(get_examples(), vocab_layers[0].attrs["attr"]))
             for layer in vocab_layers:
                 set_vocab_words(layer, words)
+        self._set_clusters(clusters, nlp)
         doc_sample: List[Doc] = []
         label_sample: List[Floats2d] = []
         n_tags = len(self.tag_names)
@@ -550,6 +557,18 @@ class RNNTagger(TrainablePipe):
         if not doc_sample:
             raise ValueError(Errors.RNN013.format(name=self.name))
         self.model.initialize(X=doc_sample, Y=label_sample)
+
+    def _set_clusters(self, source: Optional[str], nlp: Optional[Language]) -> None:
+        """Read the cluster table once and install it on every cluster_keys node."""
+        nodes = [node for node in self.model.walk() if node.name == "cluster_keys"]
+        if not nodes:
+            return
+        if source is None:
+            raise ValueError(Errors.RNN082)
+        lang = nlp.lang if nlp is not None else self.vocab.lang
+        keys, values = read_cluster_table(source, lang)
+        for node in nodes:
+            set_cluster_table(node, keys, values)
 
     def _check_settings(self, nlp: Optional[Language]) -> None:
         """Settings that only show up as wrong once the labels and vectors are known."""

@@ -33,6 +33,7 @@ from thinc.layers.concatenate import init as concatenate_init
 from thinc.types import Floats2d, Ints2d, Ragged
 
 from ..errors import Errors
+from .clusters import ClusterFeatures
 
 UNK_ROW = 0  # row 0 of the one-hot vocabulary table is the UNK vector
 
@@ -397,6 +398,8 @@ def TokenEmbed(
     bigram_width: Optional[int] = None,
     bigram_rows: int = 50000,
     vocab_from_vectors: bool = False,
+    cluster_width: Optional[int] = None,
+    cluster_prefixes: Sequence[int] = (4, 6, 10, 20),
 ) -> Model[List[Doc], List[Floats2d]]:
     """Combine the enabled feature groups and project them to `width` per token."""
     _check_positive("width", width)
@@ -417,6 +420,9 @@ def TokenEmbed(
     if bigram_width is not None:
         features.append(BigramFeatures(bigram_width, bigram_rows, vocab_attr))
         concat_width += 2 * bigram_width
+    if cluster_width is not None:
+        features.append(ClusterFeatures(cluster_width, list(cluster_prefixes)))
+        concat_width += cluster_width * len(cluster_prefixes)
     if include_static_vectors:
         features.append(StaticVectors(width, dropout=0.0))
         concat_width += width
