@@ -33,7 +33,7 @@ from . import architectures  # noqa: F401  (registers the architectures)
 from .diagnostics import GradientDiagnostics
 from .errors import Errors, Warnings
 from .gold import MISSING, gold_indices
-from .models.confidence import segment_log_probs
+from .models.confidence import Chain, make_chain, segment_log_probs
 from .models.crf import constrained_scores, crf_nll, viterbi_decode_numpy
 from .models.clusters import read_cluster_table, set_cluster_table
 from .models.embed import set_vocab_words
@@ -275,6 +275,7 @@ class RNNTagger(TrainablePipe):
             confidences = [numpy.zeros((0,), dtype="float32") for _ in scores]
         trans, start, end = self._transition_scores_numpy()
         scale = 1.0 / (self.temperature if temperature is None else temperature)
+        chain = make_chain(trans * scale, start * scale, end * scale) if confidences else None
         for group in _length_groups(lengths):
             emissions, best = self._decode_padded([scores[i] for i in group], lengths[group],
                                                   trans, start, end)
@@ -282,8 +283,7 @@ class RNNTagger(TrainablePipe):
                 out[i] = best[row, : lengths[i]]
             if confidences is not None:
                 for i, probs in zip(group, entity_confidences(
-                        emissions * scale, lengths[group], best, trans * scale,
-                        start * scale, end * scale)):
+                        emissions * scale, lengths[group], best, chain)):
                     confidences[i] = probs
         out.confidences = confidences
         return out
@@ -665,8 +665,7 @@ class TagPredictions(list):
 
 
 def entity_confidences(
-    emissions: numpy.ndarray, lengths: numpy.ndarray, best: numpy.ndarray,
-    trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray,
+    emissions: numpy.ndarray, lengths: numpy.ndarray, best: numpy.ndarray, chain: Chain,
 ) -> List[numpy.ndarray]:
     """Exact probabilities of the entities of each row's best BILUO path.
 
@@ -680,8 +679,7 @@ def entity_confidences(
     probs = numpy.zeros((0,), dtype="float32")
     if len(rows):
         labels = (best[rows, starts] - 1) // 4
-        log_p = segment_log_probs(emissions, lengths, trans, start, end,
-                                  rows, starts, ends, labels)
+        log_p = segment_log_probs(emissions, lengths, chain, rows, starts, ends, labels)
         probs = numpy.clip(numpy.exp(log_p), 0.0, 1.0).astype("float32")
     return numpy.split(probs, numpy.cumsum(numpy.bincount(rows, minlength=len(best)))[:-1])
 

@@ -6,7 +6,7 @@ import pytest
 import spacy
 from thinc.api import fix_random_seed
 
-from spacy_rnn.models.confidence import segment_log_probs
+from spacy_rnn.models.confidence import make_chain, segment_log_probs
 from spacy_rnn.pipeline import entity_confidences
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names
 
@@ -55,17 +55,19 @@ def brute_segment_probs(emissions, length, learned, allowed, n_labels=len(LABELS
     return probs
 
 
+@pytest.mark.parametrize("lengths", [[5, 3], [3, 5]])
 @pytest.mark.parametrize("scale", [1.0, 30.0, 1e3])
 @pytest.mark.parametrize("seed", range(3))
-def test_segment_probabilities_equal_enumeration(seed, scale):
-    """Every segment of both rows (lengths 5 and 3), in float32, up to emission scale 1e3."""
+def test_segment_probabilities_equal_enumeration(seed, scale, lengths):
+    """Every segment of both rows, shortest first or last, in float32, up to emission
+    scale 1e3."""
     names, allowed, emissions, learned = problem(seed, scale)
-    lengths = numpy.array([5, 3])
+    lengths = numpy.array(lengths)
     for row, n in enumerate(lengths):
         expected = brute_segment_probs(emissions[row, :n], n, learned, allowed)
         keys = list(expected)
         got = numpy.exp(segment_log_probs(
-            emissions, lengths, *learned, numpy.full(len(keys), row),
+            emissions, lengths, make_chain(*learned), numpy.full(len(keys), row),
             *(numpy.array(k) for k in zip(*keys))))
         want = numpy.array([expected[k] for k in keys])
         # float32 log-scores of magnitude ~5 x scale carry ~1e-7 relative error.
@@ -79,7 +81,7 @@ def test_labelings_of_one_span_never_sum_above_one(seed):
     for row, n in enumerate(lengths):
         for s in range(n):
             for e in range(s, n):
-                log_p = segment_log_probs(emissions, lengths, *learned,
+                log_p = segment_log_probs(emissions, lengths, make_chain(*learned),
                                           numpy.full(len(LABELS), row), numpy.full(2, s),
                                           numpy.full(2, e), numpy.arange(len(LABELS)))
                 assert numpy.exp(log_p).sum() <= 1.0 + 1e-5
@@ -89,9 +91,10 @@ def test_entity_confidences_follow_the_best_path_order():
     names, allowed, emissions, learned = problem(0, scale=2.0)
     best = numpy.array([[1, 3, 0, 8, 0], [4, 0, 0, 0, 0]])  # B-A L-A O U-B O | U-A
     lengths = numpy.array([5, 1])
-    probs = entity_confidences(emissions, lengths, best, *learned)
+    probs = entity_confidences(emissions, lengths, best, make_chain(*learned))
     assert [len(p) for p in probs] == [2, 1]
-    direct = numpy.exp(segment_log_probs(emissions, lengths, *learned, numpy.array([0, 0, 1]),
+    direct = numpy.exp(segment_log_probs(emissions, lengths, make_chain(*learned),
+                                         numpy.array([0, 0, 1]),
                                          numpy.array([0, 3, 0]), numpy.array([1, 3, 0]),
                                          numpy.array([0, 1, 0])))
     assert numpy.allclose(numpy.concatenate(probs), direct)

@@ -22,7 +22,7 @@ whole cost.
 
 Shapes: B = docs, T = longest doc, K = tags, E = entities.
 """
-from typing import Tuple
+from typing import NamedTuple, Tuple
 
 import numpy
 
@@ -49,8 +49,10 @@ class HostLogStep:
         sorted_groups = self.of_source[self.order]
         self.starts = numpy.flatnonzero(numpy.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
         # Column of the reduceat output that holds each group's maximum.
-        self.slot = numpy.zeros(len(sets) + 1, dtype="int64")
-        self.slot[sorted_groups[self.starts]] = numpy.arange(len(self.starts))
+        slot = numpy.zeros(len(sets) + 1, dtype="int64")
+        slot[sorted_groups[self.starts]] = numpy.arange(len(self.starts))
+        self.source_slot = slot[self.of_source]
+        self.target_slot = slot[self.of_target]
 
     def __call__(self, x: numpy.ndarray) -> numpy.ndarray:
         with numpy.errstate(divide="ignore", under="ignore", invalid="ignore"):
@@ -59,68 +61,91 @@ class HostLogStep:
                 shift = _finite_or_zero(full.max(axis=1, keepdims=True))
                 return numpy.log(numpy.exp(full - shift).sum(axis=1)) + shift[:, 0]
             group_max = numpy.maximum.reduceat(x[:, self.order], self.starts, axis=1)
-            group_max = _finite_or_zero(group_max)
-            source = group_max[:, self.slot[self.of_source]]
-            total = numpy.exp(x - source) @ self.exp_scores
-            return (numpy.log(total) + group_max[:, self.slot[self.of_target]]
-                    + self.col_shift)
+            # An all -inf group: any finite shift works (its exp terms are 0).
+            numpy.maximum(group_max, _LOWEST, out=group_max)
+            total = numpy.exp(x - group_max[:, self.source_slot]) @ self.exp_scores
+            return numpy.log(total) + group_max[:, self.target_slot] + self.col_shift
+
+
+_LOWEST = -1.0e30
 
 
 def _finite_or_zero(x: numpy.ndarray) -> numpy.ndarray:
     return numpy.where(numpy.isfinite(x), x, 0.0).astype(x.dtype)
 
 
+class Chain(NamedTuple):
+    """Transition, start and end scores (-inf where forbidden) with their log-space
+    steps forwards and backwards, built once per decode call, not once per group."""
+
+    trans: numpy.ndarray
+    start: numpy.ndarray
+    end: numpy.ndarray
+    step: HostLogStep
+    step_back: HostLogStep
+
+
+def make_chain(trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray) -> Chain:
+    return Chain(trans, start, end, HostLogStep(trans),
+                 HostLogStep(numpy.ascontiguousarray(trans.T)))
+
+
 def forward_backward_numpy(
-    emissions: numpy.ndarray, lengths: numpy.ndarray,
-    trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray,
+    emissions: numpy.ndarray, lengths: numpy.ndarray, chain: Chain,
 ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """alpha, beta (ndarray[B, T, K]) and log Z (ndarray[B]) of padded rows.
 
     alpha[b, t, j]: log-sum of all allowed prefixes ending in tag j at t;
     beta[b, t, i]: of all allowed continuations after tag i at t (end score
-    included). Past a row's length both hold their last real values.
+    included). Past a row's length both are undefined.
     """
     batch, length, _ = emissions.shape
-    running = numpy.arange(length)[None, :] < lengths[:, None]
-    step, step_back = HostLogStep(trans), HostLogStep(numpy.ascontiguousarray(trans.T))
-    alphas = numpy.empty_like(emissions)
-    alphas[:, 0] = start[None, :] + emissions[:, 0]
+    # Longest rows first, as in viterbi_decode_numpy: the rows still running at
+    # step t are a prefix, so each step works on those rows only.
+    order = numpy.argsort(-lengths, kind="stable")
+    em, lens = emissions[order], lengths[order]
+    running = (lens[None, :] > numpy.arange(length)[:, None]).sum(axis=1)
+    alphas = numpy.empty_like(em)
+    alphas[:, 0] = chain.start[None, :] + em[:, 0]
     for t in range(1, length):
-        new = step(alphas[:, t - 1]) + emissions[:, t]
-        alphas[:, t] = numpy.where(running[:, t, None], new, alphas[:, t - 1])
-    betas = numpy.empty_like(emissions)
-    betas[:, -1] = end[None, :]
+        n = running[t]
+        alphas[:n, t] = chain.step(alphas[:n, t - 1]) + em[:n, t]
+    # A row's last position is followed by the end score alone.
+    betas = numpy.empty_like(em)
+    betas[:] = chain.end
     for t in range(length - 2, -1, -1):
-        new = step_back(betas[:, t + 1] + emissions[:, t + 1])
-        betas[:, t] = numpy.where(running[:, t + 1, None], new, betas[:, t + 1])
-    final = alphas[numpy.arange(batch), lengths - 1] + end[None, :]
+        n = running[t + 1]
+        betas[:n, t] = chain.step_back(betas[:n, t + 1] + em[:n, t + 1])
+    final = alphas[numpy.arange(batch), lens - 1] + chain.end[None, :]
     shift = _finite_or_zero(final.max(axis=1, keepdims=True))
     with numpy.errstate(divide="ignore", under="ignore"):
         log_z = numpy.log(numpy.exp(final - shift).sum(axis=1)) + shift[:, 0]
-    return alphas, betas, log_z
+    unsort = numpy.empty_like(order)
+    unsort[order] = numpy.arange(batch)
+    return alphas[unsort], betas[unsort], log_z[unsort]
 
 
 def segment_log_probs(
-    emissions: numpy.ndarray, lengths: numpy.ndarray,
-    trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray,
+    emissions: numpy.ndarray, lengths: numpy.ndarray, chain: Chain,
     rows: numpy.ndarray, starts: numpy.ndarray, ends: numpy.ndarray, labels: numpy.ndarray,
 ) -> numpy.ndarray:
     """log P(tokens starts..ends of row `rows` form one entity of label `labels`).
 
     emissions (ndarray[B, T, K]): BILUO tag scores, tags ordered as
         tags.biluo_tag_names gives them ("O", then B, I, L, U per label).
-    trans, start, end: -inf where forbidden.
+    chain (Chain): transition, start and end scores, -inf where forbidden (make_chain).
     rows, starts, ends, labels (ndarray[E]): each entity's doc, first and last
         token (inclusive) and label index.
     RETURNS (ndarray[E]): log-probabilities (<= 0).
     """
-    alphas, betas, log_z = forward_backward_numpy(emissions, lengths, trans, start, end)
+    alphas, betas, log_z = forward_backward_numpy(emissions, lengths, chain)
+    trans, start = chain.trans, chain.start
     first = 1 + 4 * labels + numpy.where(starts == ends, 3, 0)  # B-X, or U-X alone
     last = 1 + 4 * labels + numpy.where(starts == ends, 3, 2)  # L-X, or U-X
     inside = 1 + 4 * labels + 1  # I-X
     # Entering the segment: from the start, or from any tag at s - 1.
     prev = alphas[rows, numpy.maximum(starts - 1, 0)]
-    entry = HostLogStep(trans)(prev)[numpy.arange(len(rows)), first]
+    entry = chain.step(prev)[numpy.arange(len(rows)), first]
     entry = numpy.where(starts == 0, start[first], entry)
     # The fixed path inside: emissions of B (or U), the I's and L, and its transitions.
     score = entry + emissions[rows, starts, first]
