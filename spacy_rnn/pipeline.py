@@ -37,6 +37,7 @@ from .models.confidence import Chain, make_chain, segment_log_probs
 from .models.crf import constrained_scores, crf_nll, viterbi_decode_numpy
 from .models.clusters import read_cluster_table, set_cluster_table
 from .models.embed import set_vocab_words
+from .models.lexicon import read_lexicons, set_lexicons
 from .tags import all_transitions, allowed_biluo_transitions, biluo_tag_names
 
 TARGETS = ("ents", "tag")
@@ -515,6 +516,7 @@ class RNNTagger(TrainablePipe):
         labels: Optional[Sequence[str]] = None,
         vocab: Optional[Union[str, Path, Sequence[str]]] = None,
         clusters: Optional[str] = None,
+        lexicons: Optional[Dict[str, str]] = None,
     ) -> None:
         """Set labels and the one-hot vocabulary from the data, then size the model.
 
@@ -531,6 +533,9 @@ class RNNTagger(TrainablePipe):
             cluster features comes from: "spacy-lookups-data" (the language's
             lexeme_cluster table) or a file (see models/clusters.py). The table
             is saved with the model.
+        lexicons (Optional[Dict[str, str]]): the phrase lists of a model with
+            lexicon features, {list name: file} (one phrase per line, see
+            models/lexicon.py). The lists are saved with the model.
         """
         validate_get_examples(get_examples, "RNNTagger.initialize")
         if labels is not None:
@@ -548,6 +553,7 @@ class RNNTagger(TrainablePipe):
             for layer in vocab_layers:
                 set_vocab_words(layer, words)
         self._set_clusters(clusters, nlp)
+        self._set_lexicons(lexicons)
         doc_sample: List[Doc] = []
         label_sample: List[Floats2d] = []
         n_tags = len(self.tag_names)
@@ -569,6 +575,17 @@ class RNNTagger(TrainablePipe):
         keys, values = read_cluster_table(source, lang)
         for node in nodes:
             set_cluster_table(node, keys, values)
+
+    def _set_lexicons(self, files: Optional[Dict[str, str]]) -> None:
+        """Read the phrase lists once and install them on every lexicon_embed node."""
+        nodes = [node for node in self.model.walk() if node.name == "lexicon_embed"]
+        if not nodes:
+            return
+        if files is None:
+            raise ValueError(Errors.RNN090)
+        lists = read_lexicons(files)
+        for node in nodes:
+            set_lexicons(node, lists)
 
     def _check_settings(self, nlp: Optional[Language]) -> None:
         """Settings that only show up as wrong once the labels and vectors are known."""

@@ -34,6 +34,7 @@ from thinc.types import Floats2d, Ints2d, Ragged
 
 from ..errors import Errors
 from .clusters import ClusterFeatures
+from .lexicon import LexiconFeatures
 
 UNK_ROW = 0  # row 0 of the one-hot vocabulary table is the UNK vector
 
@@ -400,6 +401,9 @@ def TokenEmbed(
     vocab_from_vectors: bool = False,
     cluster_width: Optional[int] = None,
     cluster_prefixes: Sequence[int] = (4, 6, 10, 20),
+    lexicon_width: Optional[int] = None,
+    lexicon_dropout: float = 0.0,
+    lexicon_case: str = "lower",
 ) -> Model[List[Doc], List[Floats2d]]:
     """Combine the enabled feature groups and project them to `width` per token."""
     _check_positive("width", width)
@@ -423,6 +427,9 @@ def TokenEmbed(
     if cluster_width is not None:
         features.append(ClusterFeatures(cluster_width, list(cluster_prefixes)))
         concat_width += cluster_width * len(cluster_prefixes)
+    if lexicon_width is not None:
+        features.append(LexiconFeatures(lexicon_width, lexicon_dropout, lexicon_case))
+        concat_width += lexicon_width
     if include_static_vectors:
         features.append(StaticVectors(width, dropout=0.0))
         concat_width += width
