@@ -516,7 +516,7 @@ class RNNTagger(TrainablePipe):
         labels: Optional[Sequence[str]] = None,
         vocab: Optional[Union[str, Path, Sequence[str]]] = None,
         clusters: Optional[str] = None,
-        lexicons: Optional[Dict[str, str]] = None,
+        lexicons: Optional[Union[str, Dict[str, str]]] = None,
     ) -> None:
         """Set labels and the one-hot vocabulary from the data, then size the model.
 
@@ -533,8 +533,9 @@ class RNNTagger(TrainablePipe):
             cluster features comes from: "spacy-lookups-data" (the language's
             lexeme_cluster table) or a file (see models/clusters.py). The table
             is saved with the model.
-        lexicons (Optional[Dict[str, str]]): the phrase lists of a model with
-            lexicon features, {list name: file} (one phrase per line, see
+        lexicons (Optional[Union[str, Dict[str, str]]]): the phrase lists of a
+            model with lexicon features, {list name: file} or a folder whose
+            *.txt files are the lists (one phrase per line, see
             models/lexicon.py). The lists are saved with the model.
         """
         validate_get_examples(get_examples, "RNNTagger.initialize")
@@ -576,7 +577,7 @@ class RNNTagger(TrainablePipe):
         for node in nodes:
             set_cluster_table(node, keys, values)
 
-    def _set_lexicons(self, files: Optional[Dict[str, str]]) -> None:
+    def _set_lexicons(self, files: Optional[Union[str, Dict[str, str]]]) -> None:
         """Read the phrase lists once and install them on every lexicon_embed node."""
         nodes = [node for node in self.model.walk() if node.name == "lexicon_embed"]
         if not nodes:

@@ -205,3 +205,19 @@ def test_lexicons_are_saved_with_the_model(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == json.loads(json.dumps(expected))
+
+
+def test_a_folder_of_lists_reads_like_the_dict(tmp_path):
+    """`lexicons = ${paths.lexicons}`: every *.txt file of the folder is a list named by its stem."""
+    from spacy_rnn.models.lexicon import read_lexicons
+
+    (tmp_path / "first_name.txt").write_text("Harry\nRon\n", encoding="utf8")
+    (tmp_path / "surname.txt").write_text("Potter\n", encoding="utf8")
+    (tmp_path / "notes.md").write_text("not a list", encoding="utf8")
+    assert read_lexicons(str(tmp_path)) == read_lexicons(
+        {"first_name": tmp_path / "first_name.txt", "surname": tmp_path / "surname.txt"})
+    with pytest.raises(ValueError, match="RNN092.*not a folder"):
+        read_lexicons(str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="RNN092.*no \\*.txt"):
+        read_lexicons(str(tmp_path / "empty"))

@@ -96,12 +96,25 @@ def LexiconFeatures(width: int, dropout: float = 0.0, case: str = "lower"
     )
 
 
-def read_lexicons(files: Mapping[str, Union[str, Path]]) -> Dict[str, List[str]]:
-    """Read {list name: file} into {list name: phrases}, checking every file.
+def read_lexicons(files: Union[str, Path, Mapping[str, Union[str, Path]]]
+                  ) -> Dict[str, List[str]]:
+    """Read {list name: file}, or a folder of lists (each *.txt file one list, named
+    by its stem), into {list name: phrases}, checking every file.
 
+    The folder form lets a config say `lexicons = ${paths.lexicons}` and the
+    project pass the folder its `name-lists` step writes.
     RETURNS (Dict[str, List[str]]): each file's phrases, whitespace-normalized,
         in file order, without duplicates.
     """
+    if isinstance(files, (str, Path)):
+        folder = Path(files)
+        if not folder.is_dir():
+            raise ValueError(Errors.RNN092.format(
+                value=str(files), problem="it is not a folder (nor a dict of list name -> file)"))
+        files = {path.stem: path for path in sorted(folder.glob("*.txt"))}
+        if not files:
+            raise ValueError(Errors.RNN092.format(
+                value=str(folder), problem="the folder holds no *.txt list"))
     if not isinstance(files, Mapping) or not files:
         raise ValueError(Errors.RNN092.format(
             value=files, problem="it is not a non-empty dict of list name -> file"))
