@@ -76,6 +76,33 @@ def test_spacy_train_runs_config(name, tiny_corpus, tmp_path):
     nlp("Harry Potter went to London")
 
 
+def test_spacy_train_runs_the_headline(tiny_corpus, tmp_path):
+    """The headline config with tiny stand-ins for its inputs: vectors, a Brown
+    cluster file and a folder of name lists; the saved model carries the tables."""
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "first_names.txt").write_text("harry\nron\nluna\n", encoding="utf8")
+    (tmp_path / "lists" / "surnames.txt").write_text("potter\nweasley\n", encoding="utf8")
+    (tmp_path / "paths.txt").write_text("0110\tHarry\t9\n0111\tRon\t5\n10\tLondon\t4\n",
+                                        encoding="utf8")
+    overrides = {
+        "paths.train": str(tiny_corpus / "train.spacy"),
+        "paths.dev": str(tiny_corpus / "train.spacy"),
+        "paths.vectors": str(tiny_corpus / "vectors"),
+        "paths.lexicons": str(tmp_path / "lists"),
+        "initialize.components.rnn_tagger.clusters": str(tmp_path / "paths.txt"),
+        "training.max_steps": 6,
+        "training.eval_frequency": 3,
+    }
+    spacy_train(REPO / "configs" / "lstm-glove-clusters-names.cfg", tmp_path / "out",
+                overrides=overrides)
+    (tmp_path / "paths.txt").unlink()
+    for path in (tmp_path / "lists").iterdir():
+        path.unlink()
+    nlp = spacy.load(tmp_path / "out" / "model-last")
+    doc = nlp("Harry Potter went to London")
+    assert len(doc.spans["rnn_ents"]) == len(doc.ents)
+
+
 def test_spacy_train_is_deterministic_for_a_seed(tiny_corpus, tmp_path):
     """Two CPU trainings with the same seed: identical weights and identical scores."""
     overrides = {
