@@ -47,28 +47,30 @@ def read_metrics(metrics_dir: Union[str, Path]) -> List[Dict]:
 
 
 def aggregate(runs: Iterable[Dict]) -> List[Dict]:
-    """Group runs by (dataset, config, training tokens, training budget, eval_on,
-    types scored) and summarise over seeds.
+    """Group runs by (dataset, config, training tokens, training budget, vectors
+    table, eval_on, types scored) and summarise over seeds.
 
     Runs trained on spaCy's re-tokenization and on the corpus's own tokens are
     different systems as far as a gold-token test score goes, so they never share
-    a row; nor do runs given different training budgets.
+    a row; nor do runs given different training budgets, nor one config given
+    different vectors tables (en_core_web_md's 20,000 shared rows and GloVe's
+    row per word are different inputs).
     """
     groups: Dict[Tuple[str, str, str, str, str, str], List[Dict]] = defaultdict(list)
     for run in runs:
         types = ",".join(run.get("types") or [])
         key = (run.get("dataset", ""), run.get("config", ""), _tokens_label(run),
-               _budget_label(run), run.get("eval_on", ""), types)
+               _budget_label(run), _vectors_label(run), run.get("eval_on", ""), types)
         groups[key].append(run)
     table = []
-    for (dataset, config, tokens, budget, eval_on, types), group in sorted(groups.items()):
+    for (dataset, config, tokens, budget, _, eval_on, types), group in sorted(groups.items()):
         f1 = [100 * r["overall"]["f1"] for r in group]
         per = [100 * r["per_type"].get("PER", {}).get("f1", 0.0) for r in group]
         seconds = [r.get("training", {}).get("seconds") for r in group]
         seconds = [s for s in seconds if s is not None]
         hardware = {r.get("training", {}).get("hardware", "") for r in group} - {""}
         unseen = [100 * recall for recall in map(_unseen_person_recall, group) if recall is not None]
-        vectors = {_used_vectors(r) for r in group}
+        vectors = {_used_vectors(r) for r in group}  # one table per group (the key)
         sourced = {_sourced(r) for r in group}
         table.append({
             "dataset": dataset,
@@ -83,8 +85,8 @@ def aggregate(runs: Iterable[Dict]) -> List[Dict]:
             "per_unseen_recall": _mean_std(unseen) if unseen else None,
             "train_minutes": statistics.mean(seconds) / 60 if seconds else None,
             "hardware": ", ".join(sorted(hardware)),
-            # Whether the runs were given static vectors; None if unknown or mixed.
-            "vectors": vectors.pop() if len(vectors) == 1 else None,
+            # The static vectors table's name ("" = none); None if unknown.
+            "vectors": vectors.pop(),
             # Components sourced from a pretrained pipeline, e.g. "tok2vec"; None if mixed.
             "sourced": sourced.pop() if len(sourced) == 1 else None,
             # "gold" (the corpus's tokens), "spaCy" (re-tokenized) or "" (no record).
@@ -130,12 +132,19 @@ def _budget_label(run: Dict) -> str:
     return " or ".join(limits) or "no limit"
 
 
-def _used_vectors(run: Dict) -> Optional[bool]:
-    """Whether a run was trained with static vectors (None: no training record)."""
+def _used_vectors(run: Dict) -> Optional[str]:
+    """The static vectors table a run was trained with, by its folder or package name
+    ("en_core_web_md", "glove-6b-50d"); "" for none, None with no training record."""
     training = run.get("training")
     if not isinstance(training, dict) or "overrides" not in training:
         return None
-    return bool(training["overrides"].get("paths.vectors"))
+    value = training["overrides"].get("paths.vectors")
+    return Path(str(value)).name if value not in (None, "", "null", "None") else ""
+
+
+def _vectors_label(run: Dict) -> str:
+    vectors = _used_vectors(run)
+    return "?" if vectors is None else vectors
 
 
 def _sourced(run: Dict) -> str:
@@ -206,7 +215,7 @@ def margins_markdown(rows: List[Dict]) -> str:
     for r in rows:
         lines.append(
             f"| {r['dataset']} | {r['config']} | {r['baseline']} | "
-            f"{'yes' if r['vectors'] else 'no'} | {r['tokens']} | {r['budget'] or '–'} "
+            f"{r['vectors'] or 'no'} | {r['tokens']} | {r['budget'] or '–'} "
             f"| {r['f1_delta']:+.2f} "
             f"| {r['per_delta']:+.2f} "
             f"| {r['runs'][0]} / {r['runs'][1]} |")
@@ -216,6 +225,10 @@ def margins_markdown(rows: List[Dict]) -> str:
 def _unseen_person_recall(run: Dict) -> Optional[float]:
     """Recall on test persons never seen as persons in training, if recorded."""
     return run.get("recall_by_novelty", {}).get("unseen", {}).get("PER", {}).get("recall")
+
+
+def _vectors_cell(vectors: Optional[str]) -> str:
+    return "–" if vectors is None else (vectors or "no")
 
 
 def _mean_std(values: List[float]) -> Tuple[float, Optional[float]]:
@@ -230,9 +243,9 @@ def _fmt(value: Tuple[float, Optional[float]]) -> str:
 def results_markdown(table: List[Dict]) -> str:
     """The results table as Markdown: our runs and baselines, then published anchors."""
     lines = [
-        "| dataset | system (config) | training tokens | test F1 | test PER F1 "
+        "| dataset | system (config) | vectors | training tokens | test F1 | test PER F1 "
         "| PER recall, unseen names | runs (seeds) | budget | train time | hardware |",
-        "|---|---|---|---:|---:|---:|---|---|---:|---|",
+        "|---|---|---|---|---:|---:|---:|---|---|---:|---|",
     ]
     for row in table:
         dataset = row["dataset"] + (f" → {row['eval_on']}" if row["eval_on"] else "")
@@ -242,7 +255,8 @@ def results_markdown(table: List[Dict]) -> str:
         seeds = ", ".join(str(s) for s in row["seeds"]) or "–"
         unseen = _fmt(row["per_unseen_recall"]) if row.get("per_unseen_recall") else "–"
         lines.append(
-            f"| {dataset} | {row['config']} | {row['tokens'] or '–'} | {overall} "
+            f"| {dataset} | {row['config']} | {_vectors_cell(row['vectors'])} "
+            f"| {row['tokens'] or '–'} | {overall} "
             f"| {_fmt(row['per_f1'])} | {unseen} "
             f"| {row['runs']} ({seeds}) | {row['budget'] or '–'} | {minutes} "
             f"| {row['hardware'] or '–'} |"

@@ -52,8 +52,8 @@ def test_person_only_rows_are_their_own_group(tmp_path):
     assert [(r["eval_on"], r["types"], r["runs"]) for r in table] == [
         ("", "", 1), ("wnut17", "PER", 1)]
     text = results_markdown(table)
-    assert "| conll2003 → wnut17 | lstm | – | (PER only) | 70.00 |" in text
-    assert "| conll2003 | lstm | – | 90.00 | 95.00 |" in text
+    assert "| conll2003 → wnut17 | lstm | – | – | (PER only) | 70.00 |" in text
+    assert "| conll2003 | lstm | – | – | 90.00 | 95.00 |" in text
 
 
 def test_results_command_writes_table_and_plot(tmp_path):
@@ -87,8 +87,9 @@ def test_unseen_person_recall_column(tmp_path):
     lstm = next(r for r in table if r["config"] == "lstm")
     assert lstm["per_unseen_recall"][0] == pytest.approx(85.0)
     text = results_markdown(table)
-    assert "| conll2003 | lstm | – | 90.00 ± 0.00 | 95.00 ± 0.00 | 85.00 ± 7.07 | 2 (0, 1) |" in text
-    assert "| conll2003 | spacy-ner | – | 80.00 | 85.00 | – | 1 (0) |" in text
+    assert ("| conll2003 | lstm | – | – | 90.00 ± 0.00 | 95.00 ± 0.00 | 85.00 ± 7.07 | 2 (0, 1) |"
+            in text)
+    assert "| conll2003 | spacy-ner | – | – | 80.00 | 85.00 | – | 1 (0) |" in text
 
 
 @pytest.mark.parametrize("threads,suffix", [(1, "1 torch thread"), (2, "2 torch threads")])
@@ -136,18 +137,42 @@ def test_margins_pair_systems_with_spacy_ner_of_the_same_vectors_setting(tmp_pat
     assert rows[0]["per_delta"] == pytest.approx(91.0 - 85.0)
     assert rows[0]["runs"] == (2, 2)
     assert rows[0]["tokens"] == "spaCy"  # no gold_preproc recorded, none overridden
-    assert ("| conll2003 | lstm-vectors | spacy-ner-efficiency-vectors | yes | spaCy | – "
+    assert ("| conll2003 | lstm-vectors | spacy-ner-efficiency-vectors | vectors_dir | spaCy | – "
             "| +4.00 | +6.00 | 2 / 2 |") in results_markdown(table)  # no budget recorded
 
 
-def test_mixed_vectors_settings_are_not_compared(tmp_path):
+def test_one_config_given_other_vectors_is_another_row_and_pair(tmp_path):
+    """en_core_web_md (20,000 shared rows) and GloVe (a row per word) are different
+    inputs: the same config trained on each gives two rows, each compared only with
+    the spaCy `ner` given the same table."""
     from spacy_rnn.results import margins
-    runs = [_trained("conll2003", "lstm", 0, 0.86, 0.90, True),
-            _trained("conll2003", "lstm", 1, 0.84, 0.88, False),
+
+    def run(config, seed, f1, vectors):
+        data = _trained("conll2003", config, seed, f1, f1, True)
+        data["training"]["overrides"]["paths.vectors"] = vectors
+        return data
+
+    runs = [run("lstm-vectors-unk", 0, 0.86, "../../shared/models/en_core_web_md"),
+            run("lstm-vectors-unk", 1, 0.89, "assets/vectors/glove-6b-50d"),
+            run("spacy-ner-efficiency-vectors", 0, 0.84, "en_core_web_md"),
+            run("spacy-ner-efficiency-vectors", 0, 0.87, "assets/vectors/glove-6b-50d"),
+            _trained("conll2003", "lstm", 0, 0.83, 0.83, False),
             _trained("conll2003", "spacy-ner-efficiency", 0, 0.80, 0.80, False)]
-    for i, run in enumerate(runs):
-        srsly.write_json(tmp_path / f"{i}.json", run)
-    assert margins(aggregate(read_metrics(tmp_path))) == []
+    for i, data in enumerate(runs):
+        srsly.write_json(tmp_path / f"{i}.json", data)
+    table = aggregate(read_metrics(tmp_path))
+    assert sorted((r["config"], r["vectors"], r["runs"]) for r in table) == [
+        ("lstm", "", 1), ("lstm-vectors-unk", "en_core_web_md", 1),
+        ("lstm-vectors-unk", "glove-6b-50d", 1), ("spacy-ner-efficiency", "", 1),
+        ("spacy-ner-efficiency-vectors", "en_core_web_md", 1),
+        ("spacy-ner-efficiency-vectors", "glove-6b-50d", 1)]
+    pairs = {(r["config"], r["vectors"]): r["f1_delta"] for r in margins(table)}
+    assert pairs == {("lstm-vectors-unk", "en_core_web_md"): pytest.approx(2.0),
+                     ("lstm-vectors-unk", "glove-6b-50d"): pytest.approx(2.0),
+                     ("lstm", ""): pytest.approx(3.0)}
+    text = results_markdown(table)
+    assert "| conll2003 | lstm-vectors-unk | glove-6b-50d | spaCy |" in text
+    assert "| conll2003 | lstm | no | spaCy |" in text
 
 
 def test_runs_on_gold_and_spacy_tokens_are_separate_rows_and_pairs(tmp_path):
@@ -172,8 +197,8 @@ def test_runs_on_gold_and_spacy_tokens_are_separate_rows_and_pairs(tmp_path):
     pairs = {r["tokens"]: r["f1_delta"] for r in margins(table)}
     assert pairs == {"gold": pytest.approx(86.0 - 83.0), "spaCy": pytest.approx(80.0 - 79.0)}
     text = results_markdown(table)
-    assert "| conll2003 | lstm | gold | 86.00 ± 1.41 |" in text
-    assert "| conll2003 | en_core_web_md | – | 50.00 |" in text
+    assert "| conll2003 | lstm | vectors_dir | gold | 86.00 ± 1.41 |" in text
+    assert "| conll2003 | en_core_web_md | – | – | 50.00 |" in text
 
 
 def test_train_meta_records_the_resolved_gold_preproc(tmp_path):
