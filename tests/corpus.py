@@ -62,3 +62,27 @@ def train(nlp, examples, n_iter=60):
     return losses
 
 
+
+
+def predict_in_fresh_process(model_dir, texts, scores_path, preamble=""):
+    """Load `model_dir` in a new Python process (after `preamble`, e.g. one that blocks
+    an import), check its scores for `texts` against the array saved at `scores_path`,
+    and return its entities: what a user who has only the saved folder gets."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json, numpy\n"
+        f"{preamble}\n"
+        "import spacy, torch\n"
+        "torch.set_num_threads(1)\n"
+        f"nlp = spacy.load({str(model_dir)!r})\n"
+        f"texts = {list(texts)!r}\n"
+        "scores = nlp.get_pipe('rnn_tagger').model.predict([nlp.make_doc(t) for t in texts])\n"
+        f"saved = numpy.load({str(scores_path)!r})\n"
+        "assert numpy.allclose(numpy.concatenate(scores), saved, atol=1e-5)\n"
+        "print(json.dumps([[(e.start, e.end, e.label_) for e in d.ents] for d in nlp.pipe(texts)]))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [[tuple(e) for e in doc] for doc in json.loads(result.stdout.strip().splitlines()[-1])]

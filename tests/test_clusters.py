@@ -1,7 +1,5 @@
 """Brown-cluster features: prefixes, table files, and a table saved with the model."""
 import json
-import subprocess
-import sys
 
 import numpy
 import pytest
@@ -10,7 +8,7 @@ from thinc.api import fix_random_seed
 
 from spacy_rnn.models.clusters import FOUND, NO_CLUSTER, cluster_keys, read_cluster_table
 
-from .corpus import make_examples, make_nlp, train
+from .corpus import make_examples, make_nlp, predict_in_fresh_process, train
 
 # Brown paths (bit strings), as wcluster writes them: bits, word, count.
 BROWN = "0110\tHarry\t10\n0111\tRon\t7\n10\tLondon\t5\n1101100\tspell\t3\n"
@@ -76,19 +74,9 @@ def test_cluster_table_is_saved_with_the_model(tmp_path):
     nlp.to_disk(tmp_path / "model")
     numpy.save(tmp_path / "scores.npy", numpy.concatenate(scores))
     brown.unlink()
-    script = (
-        "import sys, json, numpy\n"
-        "sys.modules['spacy_lookups_data'] = None  # not installed\n"
-        "import spacy, torch\n"
-        "torch.set_num_threads(1)\n"
-        f"nlp = spacy.load({str(tmp_path / 'model')!r})\n"
-        f"texts = {texts!r}\n"
-        "scores = nlp.get_pipe('rnn_tagger').model.predict([nlp.make_doc(t) for t in texts])\n"
-        f"assert numpy.allclose(numpy.concatenate(scores), numpy.load({str(tmp_path / 'scores.npy')!r}), atol=1e-5)\n"
-        "print(json.dumps([[(e.start, e.end, e.label_) for e in d.ents] for d in nlp.pipe(texts)]))\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == json.loads(json.dumps(expected))
+    blocked = "sys.modules['spacy_lookups_data'] = None  # not installed"
+    assert predict_in_fresh_process(tmp_path / "model", texts, tmp_path / "scores.npy",
+                                    preamble=blocked) == expected
 
 
 def test_spacy_lookups_data_table_when_installed():

@@ -1,8 +1,4 @@
 """Lexicon features: matching, lexicon dropout, list files, lists saved with the model."""
-import json
-import subprocess
-import sys
-
 import numpy
 import pytest
 from spacy.lang.en import English
@@ -20,7 +16,7 @@ from spacy_rnn.models.lexicon import (
     set_lexicons,
 )
 
-from .corpus import make_examples, make_nlp, train
+from .corpus import make_examples, make_nlp, predict_in_fresh_process, train
 
 MODEL = {"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4", "lexicon_width": 8}}
 FIRST = "Harry\nRon\nHermione\nLuna\n"
@@ -193,18 +189,8 @@ def test_lexicons_are_saved_with_the_model(tmp_path):
     fresh.from_bytes(nlp_bytes)
     again = fresh.get_pipe("rnn_tagger").model.predict([fresh.make_doc(t) for t in texts])
     numpy.testing.assert_allclose(numpy.concatenate(again), numpy.concatenate(scores), atol=1e-5)
-    script = (
-        "import sys, json, numpy\n"
-        "import spacy, torch\n"
-        "torch.set_num_threads(1)\n"
-        f"nlp = spacy.load({str(tmp_path / 'model')!r})\n"
-        f"texts = {texts!r}\n"
-        "scores = nlp.get_pipe('rnn_tagger').model.predict([nlp.make_doc(t) for t in texts])\n"
-        f"assert numpy.allclose(numpy.concatenate(scores), numpy.load({str(tmp_path / 'scores.npy')!r}), atol=1e-5)\n"
-        "print(json.dumps([[(e.start, e.end, e.label_) for e in d.ents] for d in nlp.pipe(texts)]))\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == json.loads(json.dumps(expected))
+    assert predict_in_fresh_process(tmp_path / "model", texts,
+                                    tmp_path / "scores.npy") == expected
 
 
 def test_a_folder_of_lists_reads_like_the_dict(tmp_path):
