@@ -14,4 +14,4 @@ from .architectures import (  # noqa: F401
 )
 from .pipeline import RNNTagger, make_rnn_tagger, make_tagger_scorer  # noqa: F401
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -51,10 +51,13 @@ def plot_precision_recall(calibration: Dict, png_path: Union[str, Path], title: 
     for target, point in calibration["thresholds"].items():
         if point is not None:
             ax.axvline(point["threshold"], color="grey", linestyle=":", linewidth=1)
+            # Text on the side of the line with more room, so it stays in the axes.
+            left = point["threshold"] > 0.5
             ax.annotate(f"P>={100 * float(target):g}%: t={point['threshold']:.3f}, "
                         f"R={100 * point['recall']:.1f}%",
                         (point["threshold"], 100 * point["recall"]), fontsize=7,
-                        textcoords="offset points", xytext=(-150, -14))
+                        textcoords="offset points", xytext=(-6 if left else 6, -14),
+                        ha="right" if left else "left")
     ax.set_xlim(0, 1)
     ax.set_xlabel("threshold (keep entities with confidence >= t)")
     ax.set_ylabel("%")

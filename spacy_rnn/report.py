@@ -188,10 +188,11 @@ def write_report(
     text = _summary_markdown(metrics, name, log_path, log_rows)
     calibration = metrics.get("calibration")
     if calibration is not None and calibration["all"]["n"]:
+        # Two-line titles: a run's name is long, and these figures are narrow.
         plot_reliability(calibration, output_dir / RELIABILITY_PNG,
-                         title=f"Reliability of entity confidences: {name}")
+                         title=f"Reliability of entity confidences\n{name}")
         plot_precision_recall(calibration, output_dir / PRECISION_RECALL_PNG,
-                              title=f"{calibration['label']} by confidence threshold: {name}")
+                              title=f"{calibration['label']} by confidence threshold\n{name}")
         text += "\n".join(calibration_markdown(calibration))
     if diagnostics:
         cell = diagnostics[0].get("cell", "model")
