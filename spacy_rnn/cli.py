@@ -216,8 +216,13 @@ def cmd_name_lists(args: argparse.Namespace) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> None:
     """Fit the confidence temperature on dev data and save it into the pipeline."""
-    from .temperature import calibrate_model
+    from .temperature import calibrate_model, has_confidence_pipe
 
+    if args.if_any and not has_confidence_pipe(spacy.load(args.model)):
+        print(f"{args.model} has no rnn_tagger with confidences: nothing to calibrate")
+        if args.output:
+            srsly.write_json(args.output, {"temperature": None})
+        return
     result = calibrate_model(args.model, args.dev_path)
     if not result["n_entities"]:
         print(f"no entity predicted on {args.dev_path}: temperature stays 1")
@@ -468,6 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", type=Path, help="the trained pipeline, e.g. .../model-best")
     p.add_argument("dev_path", type=Path, help="the dev split, e.g. corpus/conll2003/dev.spacy")
     p.add_argument("--output", type=Path, default=None, help="write the fit as JSON")
+    p.add_argument("--if-any", action="store_true", help="a pipeline without an "
+                   "rnn_tagger with confidences is left as it is (the project's train "
+                   "step calibrates whatever it trained), not an error")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("package", help="A trained pipeline as a pip-installable sdist "

@@ -33,6 +33,10 @@ def confidence_pipe(nlp: Language):
     raise ValueError(Errors.RNN066.format(pipes=nlp.pipe_names))
 
 
+def has_confidence_pipe(nlp: Language) -> bool:
+    return any(getattr(pipe, "_wants_confidence", lambda: False)() for _, pipe in nlp.pipeline)
+
+
 def _scores_and_truth(nlp: Language, gold_docs: Sequence[Doc],
                       batch_size: int) -> Tuple[List, numpy.ndarray]:
     """The tagger's scores for the gold-tokenized docs, and whether each entity its
