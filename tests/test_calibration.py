@@ -148,3 +148,23 @@ def test_calibration_needs_a_confidence_pipe():
     nlp = make_nlp(confidence=False)
     with pytest.raises(ValueError, match="RNN066"):
         fit_temperature(nlp, [])
+
+
+def test_calibrate_cli_if_any_leaves_a_pipeline_without_confidences_alone(tmp_path):
+    """The project's train step calibrates whatever it trained: --if-any lets a
+    pipeline without confidences through; without it that is an error (RNN066)."""
+    import subprocess
+    import sys
+
+    nlp = make_nlp(confidence=False)
+    examples = make_examples(nlp)
+    train(nlp, examples, n_iter=2)
+    nlp.to_disk(tmp_path / "model")
+    DocBin(docs=[eg.reference for eg in examples]).to_disk(tmp_path / "dev.spacy")
+    cmd = [sys.executable, "-m", "spacy_rnn", "calibrate", str(tmp_path / "model"),
+           str(tmp_path / "dev.spacy"), "--output", str(tmp_path / "cal.json")]
+    lenient = subprocess.run(cmd + ["--if-any"], capture_output=True, text=True)
+    assert lenient.returncode == 0 and "nothing to calibrate" in lenient.stdout
+    assert json.loads((tmp_path / "cal.json").read_text()) == {"temperature": None}
+    strict = subprocess.run(cmd, capture_output=True, text=True)
+    assert strict.returncode != 0 and "RNN066" in strict.stderr
