@@ -27,7 +27,8 @@ def _masked_forward(
     start: torch.Tensor,
     end: torch.Tensor,
 ) -> torch.Tensor:
-    """Log partition function, exact under -inf constraints, with its exact gradient.
+    """Log partition function, exact under -inf constraints, with its exact gradient
+    (see forward_backward.py).
 
     emissions (Tensor[B, T, K]): per-token tag scores; -inf rules a tag out.
     mask (BoolTensor[B, T]): True for real tokens; each row is a prefix of Trues.
@@ -68,7 +69,8 @@ def crf_nll(
     allowed = torch.nn.functional.one_hot(gold.clamp(min=0), n_tags).bool()
     allowed = allowed | ~known.unsqueeze(2)
     # -inf, not a large negative number: a finite penalty is one more score a
-    # path can outweigh, and log_matmul keeps -inf exact with zero gradients.
+    # path can outweigh; the forward-backward (forward_backward.py) keeps -inf
+    # exact, with zero gradients.
     gold_emissions = emissions.masked_fill(~allowed, -math.inf)
     # Both partition functions in one batched pass: half the per-step overhead.
     both = _masked_forward(
