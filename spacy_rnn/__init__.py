@@ -13,5 +13,6 @@ from .architectures import (  # noqa: F401
     build_vocab_embed,
 )
 from .pipeline import RNNTagger, make_rnn_tagger, make_tagger_scorer  # noqa: F401
+from .readers import create_documents_reader  # noqa: F401
 
 __version__ = "0.2.0"

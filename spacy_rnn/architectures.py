@@ -33,9 +33,15 @@ def build_birnn_tagger(
     dropout: float = 0.2,
     decoder: str = "softmax",
     nO: Optional[int] = None,
+    context_width: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Token features >> (bi)RNN/LSTM/GRU >> per-token tag scores (see BiRNNTagger)."""
-    return BiRNNTagger(embed, cell, hidden_width, depth, bidirectional, dropout, decoder, nO)
+    """Token features >> (bi)RNN/LSTM/GRU >> per-token tag scores (see BiRNNTagger).
+
+    `context_width` (null = off) reads documents sentence by sentence, each with
+    that many tokens of its neighbours on either side (models/context.py).
+    """
+    return BiRNNTagger(
+        embed, cell, hidden_width, depth, bidirectional, dropout, decoder, nO, context_width)
 
 
 @registry.architectures("spacy_rnn.TokenEmbed.v1")

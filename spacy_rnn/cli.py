@@ -15,6 +15,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import spacy
 import srsly
 
+from .errors import Errors
+
 TRAIN_META = "train_meta.json"
 
 
@@ -49,6 +51,7 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
     from .benchmark import peak_rss_mb
     from .data import get_dataset
 
+    extra = extra + overrides_from_pairs(args.overrides)
     overrides = dataset_overrides(
         args.config_path, get_dataset(args.dataset).lang, parse_config_overrides(extra))
     # Before training: an empty source fails here, with the setting named.
@@ -66,6 +69,23 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
         **training_budget(args.config_path, overrides),
         "sourced_components": sourced,
     })
+
+
+def overrides_from_pairs(pairs: str) -> List[str]:
+    """"a.b=1 c.d=x" -> ["--a.b", "1", "--c.d", "x"]: config overrides from one string.
+
+    Why: a project variable cannot carry `--a.b 1` (spaCy's own CLI strips every
+    "--" from a --vars value), so project.yml passes an ablation's overrides as
+    `section.key=value` pairs, and this turns them back into arguments.
+    """
+    args: List[str] = []
+    for pair in pairs.split():
+        key, sep, value = pair.partition("=")
+        if not sep or not key or key.startswith("-"):
+            raise ValueError(Errors.RNN001.format(
+                setting="--overrides", value=pair, expected="section.key=value pairs"))
+        args.extend([f"--{key}", value])
+    return args
 
 
 def trained_on_gold_tokens(config_path: Path, overrides: Dict[str, Any]) -> bool:
@@ -402,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--gpu-id", type=int, default=-1)
+    p.add_argument("--overrides", default="",
+                   help="more config overrides as 'section.key=value' pairs in one string "
+                        "(what project.yml's `overrides` variable passes)")
     p.set_defaults(func=cmd_train, takes_overrides=True)
 
     p = sub.add_parser("evaluate", help="seqeval (strict IOB2) + spaCy scores on a test DocBin.")

@@ -33,6 +33,8 @@ SPLITS = ("train", "dev", "test")
 # Share of train (taken off its end, so the split is deterministic) that becomes
 # dev for sets that publish no dev split (MSRA).
 DEV_FRACTION = 0.05
+# The CoNLL document-boundary marker.
+DOCSTART = "-DOCSTART-"
 _TAG_PATTERNS = {
     "iob1": re.compile(r"O|[BI]-\S+"),
     "iob2": re.compile(r"O|[BI]-\S+"),
@@ -297,12 +299,43 @@ def _load_local(spec: DatasetSpec, data_dir: Path) -> "datasets.DatasetDict":
         data_files={split: str(path) for split, path in paths.items()},
         column_names=list(spec.column_names),
         delimiter=spec.delimiter,
-        skip_docstart=True,
+        # Kept, to mark documents: see `_mark_documents`.
+        skip_docstart=False,
         encoding="utf-8-sig",
         cache_dir=_cache_dir(),
     )
     raw = raw.select_columns(["tokens", spec.tag_column])
-    return raw.rename_column(spec.tag_column, "tags") if spec.tag_column != "tags" else raw
+    raw = raw.rename_column(spec.tag_column, "tags") if spec.tag_column != "tags" else raw
+    return datasets.DatasetDict({split: _mark_documents(ds) for split, ds in raw.items()})
+
+
+def _mark_documents(split: "datasets.Dataset") -> "datasets.Dataset":
+    """Turn `-DOCSTART-` marker lines into a `doc` column (0, 1, ...) per sentence.
+
+    Why: document context (a name's earlier full mention) needs to know which
+    sentences belong together. CoNLL-2003 puts the marker on a line of its own
+    (a one-token "sentence"); CoNLL-2002 Dutch glues it to the first sentence of
+    the document. Both become a doc index and the marker token goes. A split
+    without markers is returned unchanged: it stays sentence-level.
+    """
+    import datasets
+
+    tokens, tags = split["tokens"], split["tags"]
+    if not any(toks and toks[0] == DOCSTART for toks in tokens):
+        return split
+    rows: Dict[str, List[Any]] = {"tokens": [], "tags": [], "doc": []}
+    # Sentences before the first marker, if any, form a document of their own.
+    doc = -1 if tokens[0][:1] == [DOCSTART] else 0
+    for toks, tgs in zip(tokens, tags):
+        if toks and toks[0] == DOCSTART:
+            doc += 1
+            toks, tgs = toks[1:], tgs[1:]
+            if not toks:
+                continue
+        rows["tokens"].append(toks)
+        rows["tags"].append(tgs)
+        rows["doc"].append(doc)
+    return datasets.Dataset.from_dict(rows)
 
 
 def _load_hub(spec: DatasetSpec) -> "datasets.DatasetDict":
@@ -367,7 +400,8 @@ def _cache_dir() -> Optional[str]:
 
 
 def download(dataset: str, output_dir: Path, data_dir: Optional[Path] = None) -> Path:
-    """Write a benchmark's splits as JSONL ({"tokens": [...], "tags": [...]} per line).
+    """Write a benchmark's splits as JSONL ({"tokens": [...], "tags": [...]} per line,
+    plus "doc": the document index where the source marks documents).
 
     dataset (str): A key of `DATASETS`.
     output_dir (Path): Receives train/dev/test.jsonl and source.json (provenance).
@@ -381,8 +415,11 @@ def download(dataset: str, output_dir: Path, data_dir: Optional[Path] = None) ->
     for split in SPLITS:
         with (output_dir / f"{split}.jsonl").open("w", encoding="utf8") as file_:
             for batch in raw[split].iter(batch_size=1000):
-                for tokens, tags in zip(batch["tokens"], batch["tags"]):
+                docs = batch.get("doc", [None] * len(batch["tokens"]))
+                for tokens, tags, doc in zip(batch["tokens"], batch["tags"], docs):
                     record = {"tokens": tokens, "tags": tags}
+                    if doc is not None:
+                        record["doc"] = doc
                     file_.write(json.dumps(record, ensure_ascii=False) + "\n")
     source: Dict[str, Any] = {"dataset": dataset}
     if data_dir is None:
@@ -411,7 +448,9 @@ def preprocess(
 
     Tags are normalised to IOB2 (stray IOB2 I- tags and malformed BMES entities
     repaired and counted, see `tags.normalize_to_iob2`), empty sentences
-    dropped (counted). Writes {train,dev,test}.spacy, vocab.txt (the
+    dropped (counted). Writes {train,dev,test}.spacy (one Doc per sentence),
+    {train,dev,test}.docs.spacy (one Doc per document, sentence starts set; a
+    set without document marks gets one Doc per sentence), vocab.txt (the
     top `vocab_size` train `token.norm_` values, most frequent first, ties
     alphabetical; UNK implicit), labels.json and stats.json, and prints a table.
 
@@ -429,13 +468,19 @@ def preprocess(
             raise ValueError(err_msg)
     nlp = spacy.blank(spec.lang)
     docs: Dict[str, List[Doc]] = {}
+    doc_ids: Dict[str, List[Optional[int]]] = {}
     stats: Dict[str, Any] = {"dataset": dataset, "train_limit": train_limit, "splits": {}}
     for split in SPLITS:
         path = Path(raw_dir) / f"{split}.jsonl"
         if not path.is_file():
             raise ValueError(Errors.RNN022.format(split=split, name=dataset, path=path))
         limit = train_limit if split == "train" else 0
-        docs[split], stats["splits"][split] = _read_docs(path, spec, nlp.vocab, limit)
+        docs[split], doc_ids[split], stats["splits"][split] = _read_docs(
+            path, spec, nlp.vocab, limit)
+    documents = {split: _join_documents(docs[split], doc_ids[split], spec.char_level)
+                 for split in SPLITS}
+    for split in SPLITS:
+        stats["splits"][split]["documents"] = len(documents[split])
     vocab = _build_vocab(docs["train"], vocab_size)
     labels = sorted({ent.label_ for doc in docs["train"] for ent in doc.ents})
     known = set(vocab)
@@ -448,6 +493,7 @@ def preprocess(
     output_dir.mkdir(parents=True, exist_ok=True)
     for split in SPLITS:
         DocBin(docs=docs[split]).to_disk(output_dir / f"{split}.spacy")
+        DocBin(docs=documents[split]).to_disk(output_dir / f"{split}.docs.spacy")
     vocab_text = "".join(f"{norm}\n" for norm in vocab)
     (output_dir / "vocab.txt").write_text(vocab_text, encoding="utf8")
     srsly.write_json(output_dir / "labels.json", labels)
@@ -458,10 +504,12 @@ def preprocess(
 
 def _read_docs(
     path: Path, spec: DatasetSpec, vocab: "Vocab", limit: int
-) -> Tuple[List[Doc], Dict[str, Any]]:
-    """Read one JSONL split into Docs with IOB2 entities; also its statistics."""
+) -> Tuple[List[Doc], List[Optional[int]], Dict[str, Any]]:
+    """Read one JSONL split into Docs with IOB2 entities, each sentence's document
+    index (None where the source marks none), and the split's statistics."""
     repairs = TagRepairs()
     docs: List[Doc] = []
+    doc_ids: List[Optional[int]] = []
     n_empty = 0
     with path.open(encoding="utf8") as file_:
         for i, line in enumerate(file_, start=1):
@@ -471,9 +519,11 @@ def _read_docs(
                 continue
             try:
                 record = json.loads(line)
-                tokens, tags = record["tokens"], record["tags"]
+                tokens, tags, doc_id = record["tokens"], record["tags"], record.get("doc")
                 if not isinstance(tokens, list) or not isinstance(tags, list):
                     raise TypeError("not lists")
+                if doc_id is not None and (type(doc_id) is not int or doc_id < 0):
+                    raise TypeError(f"'doc' is {doc_id!r}, not an int >= 0")
                 if len(tokens) != len(tags):
                     raise ValueError("lists of different lengths")
             except (ValueError, KeyError, TypeError) as err:
@@ -489,6 +539,7 @@ def _read_docs(
             # Chinese sets are characters of unsegmented text: no spaces between them.
             spaces = [not spec.char_level] * (len(tokens) - 1) + [False]
             docs.append(Doc(vocab, words=tokens, spaces=spaces, ents=iob))
+            doc_ids.append(doc_id)
     if not docs:
         raise ValueError(Errors.RNN026.format(split=path.stem, path=path, limit=limit))
     entities = Counter(ent.label_ for doc in docs for ent in doc.ents)
@@ -499,7 +550,41 @@ def _read_docs(
         "repairs": dict(repairs.counts),
         "empty_dropped": n_empty,
     }
-    return docs, stats
+    return docs, doc_ids, stats
+
+
+def _join_documents(sentences: List[Doc], doc_ids: List[Optional[int]], char_level: bool
+                    ) -> List[Doc]:
+    """One Doc per document: its sentences in order, each sentence start marked.
+
+    Consecutive sentences with the same document index are joined; a sentence
+    without one (a set that marks no documents) stays a Doc of its own. Tokens,
+    entities and sentence boundaries are kept exactly: nothing is split or merged
+    but the sentences themselves.
+    """
+    groups: List[List[Doc]] = []
+    previous: Optional[int] = None
+    for sent, doc_id in zip(sentences, doc_ids):
+        if doc_id is None or doc_id != previous or not groups:
+            groups.append([])
+        groups[-1].append(sent)
+        previous = doc_id
+    documents = []
+    for group in groups:
+        words, spaces, sent_starts, ents = [], [], [], []
+        for sent in group:
+            words.extend(token.text for token in sent)
+            spaces.extend(bool(token.whitespace_) for token in sent)
+            # Sentences in running text are separated by a space (not in Chinese).
+            spaces[-1] = not char_level
+            sent_starts.extend([True] + [False] * (len(sent) - 1))
+            ents.extend(token.ent_iob_ + ("-" + token.ent_type_ if token.ent_type_ else "")
+                        for token in sent)
+        spaces[-1] = False
+        vocab = group[0].vocab
+        documents.append(Doc(vocab, words=words, spaces=spaces, sent_starts=sent_starts,
+                             ents=ents))
+    return documents
 
 
 def _check_record(path: Path, line: int, tokens: List[Any], tags: List[Any]) -> None:
@@ -526,10 +611,12 @@ def _print_stats(stats: Dict[str, Any]) -> None:
     rows = []
     for split, s in splits.items():
         oov = f"{s['oov_rate']:.1%}" if "oov_rate" in s else "-"
-        rows.append((split, s["sentences"], s["tokens"], sum(s["entities"].values()),
-                     sum(s["repairs"].values()), s["empty_dropped"], oov))
-    header = ("split", "sentences", "tokens", "entities", "repairs", "empty dropped", "OOV")
-    msg.table(rows, header=header, divider=True, aligns=("l",) + ("r",) * 6)
+        rows.append((split, s.get("documents", "-"), s["sentences"], s["tokens"],
+                     sum(s["entities"].values()), sum(s["repairs"].values()),
+                     s["empty_dropped"], oov))
+    header = ("split", "documents", "sentences", "tokens", "entities", "repairs",
+              "empty dropped", "OOV")
+    msg.table(rows, header=header, divider=True, aligns=("l",) + ("r",) * 7)
     labels = sorted({label for s in splits.values() for label in s["entities"]})
     rows = [(label, *(s["entities"].get(label, 0) for s in splits.values())) for label in labels]
     aligns = ("l",) + ("r",) * len(splits)

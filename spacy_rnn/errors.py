@@ -175,6 +175,7 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN093 = ("name-lists needs the package {package} ({what}): pip install "
               "'spacy-rnn[project]' (or pip install {package}).")
     RNN094 = ("name-lists cannot use {path}: {problem}.")
+    RNN095 = ("spacy_rnn.Documents.v1 cannot read: {problem}.")
 
 
 class Warnings(metaclass=ErrorsWithCodes):

@@ -27,6 +27,8 @@ from spacy.vocab import Vocab
 
 from .calibration import calibration_report
 from .errors import Errors
+from .models.context import sentence_bounds
+from .readers import with_sentences
 from .vector_table import has_row, is_keyed_table, read_table
 
 PERSON = "PER"
@@ -176,7 +178,8 @@ def evaluate_model(
     for doc in gold_docs:
         # Only normalize the gold: label_map is about the model's label set.
         _relabel_ents(doc, gold_mapper)
-    metrics = seqeval_report(docs_to_iob(gold_docs), docs_to_iob(pred_docs))
+    metrics = seqeval_report(*by_sentence(docs_to_iob(gold_docs), docs_to_iob(pred_docs),
+                                          gold_docs))
     metrics["spacy"] = spacy_ner_scores(pred_docs, gold_docs)
     if train_docs is not None:
         seen = training_entities(train_docs, gold_mapper)
@@ -478,10 +481,32 @@ def read_gold_docs(path: Path, vocab: Vocab) -> List[Doc]:
 
 
 def retokenized(nlp: Language, gold: Doc) -> Doc:
-    """An unannotated copy of the gold doc's tokens, for the pipeline to predict on."""
-    words = [token.text for token in gold]
-    spaces = [bool(token.whitespace_) for token in gold]
-    return Doc(nlp.vocab, words=words, spaces=spaces)
+    """An unannotated copy of the gold doc's tokens, for the pipeline to predict on;
+    a document's sentence starts are copied too, as the CoNLL setting gives them."""
+    return with_sentences(nlp, gold)
+
+
+def by_sentence(
+    y_true: List[List[str]], y_pred: List[List[str]], gold_docs: Sequence[Doc]
+) -> Tuple[List[List[str]], List[List[str]]]:
+    """Cut each document's tag sequences at the gold sentence starts.
+
+    Why: scores on document files then equal scores on the same sentences one
+    by one (an entity is scored within its sentence, as on sentence files),
+    whatever the model reads. Docs without sentence starts pass unchanged.
+    """
+    true_cut: List[List[str]] = []
+    pred_cut: List[List[str]] = []
+    for true, pred, doc in zip(y_true, y_pred, gold_docs):
+        if len(true) != len(pred) or len(true) != len(doc):
+            # Left whole for seqeval_report to name the misalignment.
+            true_cut.append(true)
+            pred_cut.append(pred)
+            continue
+        for start, end in sentence_bounds(doc):
+            true_cut.append(true[start:end])
+            pred_cut.append(pred[start:end])
+    return true_cut, pred_cut
 
 
 def _relabel_ents(doc: Doc, mapper: LabelMapper) -> None:

@@ -207,12 +207,35 @@ def test_validate_missing_file(tmp_path):
 def test_load_raw_conll2003(mirror, no_network):
     raw = load_raw("conll2003", mirror)
     assert list(raw) == ["train", "dev", "test"]
-    assert raw["train"].column_names == ["tokens", "tags"]
-    # -DOCSTART- lines are gone, tags are the source's strings.
+    # -DOCSTART- lines are gone, each sentence knows its document; tags are the
+    # source's strings. The dev file marks no documents: no doc column.
+    assert raw["train"].column_names == ["tokens", "tags", "doc"]
+    assert raw["dev"].column_names == ["tokens", "tags"]
     assert [len(raw[s]) for s in raw] == [3, 1, 1]
-    assert raw["train"][1] == {"tokens": ["Peter", "Blackburn"], "tags": ["B-PER", "I-PER"]}
+    assert raw["train"]["doc"] == [0, 0, 1] and raw["test"]["doc"] == [0]
+    assert raw["train"][1] == {"tokens": ["Peter", "Blackburn"], "tags": ["B-PER", "I-PER"],
+                               "doc": 0}
     assert raw["train"][2]["tags"] == ["O", "I-ORG", "O"]
     assert raw["dev"][0]["tokens"] == ["BRUSSELS", "1996-08-22"]
+
+
+def test_load_raw_marks_documents_glued_to_a_sentence(tmp_path, no_network, monkeypatch):
+    """CoNLL-2002 Dutch puts -DOCSTART- on the first line of a document's first
+    sentence: the marker goes, the sentence stays, the documents are counted;
+    sentences before the first marker are a document of their own."""
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    folder = tmp_path / "mirror" / "conll2002"
+    folder.mkdir(parents=True)
+    write(folder / "ned.train", "Jan N B-PER\n\n-DOCSTART- -DOCSTART- O\nDe Art O\n"
+                                "tekst N O\n\nPiet N B-PER\n\n-DOCSTART- -DOCSTART- O\n"
+                                "Ouders N O\n")
+    write(folder / "ned.testa", "Gent N B-LOC\n")
+    write(folder / "ned.testb", "-DOCSTART- -DOCSTART- O\n\nAnna N B-PER\n")
+    raw = load_raw("conll2002-nl", tmp_path / "mirror")
+    assert raw["train"]["tokens"] == [["Jan"], ["De", "tekst"], ["Piet"], ["Ouders"]]
+    assert raw["train"]["tags"] == [["B-PER"], ["O", "O"], ["B-PER"], ["O"]]
+    assert raw["train"]["doc"] == [0, 1, 1, 2]
+    assert raw["test"].to_list() == [{"tokens": ["Anna"], "tags": ["B-PER"], "doc": 0}]
 
 
 def test_load_raw_reads_past_a_byte_order_mark(mirror, no_network):
@@ -327,6 +350,19 @@ def test_preprocess_conll2003(mirror, tmp_path, capsys):
     assert vocab == ["lamb", ".", "blackburn", "eu", "german", "peter", "rejects", "stray", "the"]
     assert stats["splits"]["test"]["oov_rate"] == 1.0
     assert "stray I- converted to B-" in capsys.readouterr().out
+    # One Doc per document beside: the sentences joined, starts marked, nothing lost.
+    documents = read_docs(tmp_path / "corpus" / "train.docs.spacy")
+    assert [doc.text for doc in documents] == [
+        "EU rejects German lamb . Peter Blackburn", "the stray lamb"]
+    assert [[s.text for s in doc.sents] for doc in documents][0] == [
+        "EU rejects German lamb .", "Peter Blackburn"]
+    assert [(e.text, e.label_) for doc in documents for e in doc.ents] == [
+        (e.text, e.label_) for doc in train for e in doc.ents]
+    assert {s: stats["splits"][s]["documents"] for s in ("train", "dev", "test")} == {
+        "train": 2, "dev": 1, "test": 1}
+    # The dev file marks no documents: one Doc per sentence, as in dev.spacy.
+    dev = read_docs(tmp_path / "corpus" / "dev.docs.spacy")
+    assert [doc.text for doc in dev] == ["BRUSSELS 1996-08-22"]
 
 
 def test_preprocess_zh_limit_and_vocab_size(mirror, tmp_path):

@@ -14,6 +14,7 @@ from thinc.api import Dropout, Linear, Model, chain, with_array
 from thinc.types import Floats2d
 
 from ..errors import Errors
+from .context import SentenceContext
 from .encoder import RNNEncoderLayer
 
 DECODERS = ("softmax", "crf")
@@ -28,6 +29,7 @@ def BiRNNTagger(
     dropout: float = 0.2,
     decoder: str = "softmax",
     nO: Optional[int] = None,
+    context_width: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Build the tagger network.
 
@@ -40,6 +42,9 @@ def BiRNNTagger(
     decoder (str): "softmax" (per-token scores, Viterbi over allowed transitions)
         or "crf" (adds learned transition scores, trained by CRF likelihood).
     nO (Optional[int]): number of tags; normally inferred at initialization.
+    context_width (Optional[int]): null = the encoder reads each doc whole; an
+        int = it reads each sentence of a doc (token.is_sent_start) with this
+        many tokens of document context on either side (see models/context.py).
     RETURNS (Model[List[Doc], List[Floats2d]]): emission scores per doc.
     """
     if decoder not in DECODERS:
@@ -51,7 +56,11 @@ def BiRNNTagger(
     encoder = RNNEncoderLayer(
         cell, embed.get_dim("nO"), hidden_width, depth, bidirectional, dropout)
     output = Linear(nO=nO, nI=encoder.get_dim("nO"))
-    network = chain(embed, encoder, with_array(chain(Dropout(dropout), output)))
+    head = with_array(chain(Dropout(dropout), output))
+    if context_width is None:
+        network = chain(embed, encoder, head)
+    else:
+        network = chain(SentenceContext(embed, encoder, context_width), head)
     layers = [network]
     refs = {"embed": embed, "encoder": encoder, "output": output}
     if decoder == "crf":

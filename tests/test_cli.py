@@ -1,0 +1,21 @@
+"""The command line that project.yml calls."""
+import pytest
+
+from spacy_rnn.cli import overrides_from_pairs
+
+
+def test_overrides_from_pairs():
+    """project.yml's `overrides` variable: one string of section.key=value pairs."""
+    pairs = ("corpora.train.@readers=spacy_rnn.Documents.v1 "
+             "components.rnn_tagger.model.context_width=32")
+    assert overrides_from_pairs(pairs) == [
+        "--corpora.train.@readers", "spacy_rnn.Documents.v1",
+        "--components.rnn_tagger.model.context_width", "32"]
+    assert overrides_from_pairs("") == []
+    assert overrides_from_pairs("a.b=x=y") == ["--a.b", "x=y"]
+
+
+@pytest.mark.parametrize("bad", ["a.b", "=1", "--a.b=1"])
+def test_overrides_from_pairs_names_a_bad_pair(bad):
+    with pytest.raises(ValueError, match=f"RNN001.*--overrides.*{bad}"):
+        overrides_from_pairs(bad)
