@@ -34,14 +34,17 @@ def build_birnn_tagger(
     decoder: str = "softmax",
     nO: Optional[int] = None,
     context_width: Optional[int] = None,
+    document_memory: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Token features >> (bi)RNN/LSTM/GRU >> per-token tag scores (see BiRNNTagger).
 
     `context_width` (null = off) reads documents sentence by sentence, each with
-    that many tokens of its neighbours on either side (models/context.py).
+    that many tokens of its neighbours on either side (models/context.py);
+    `document_memory` adds to each token's state the mean state of its
+    document's tokens of the same lowercase form (models/doc_memory.py).
     """
-    return BiRNNTagger(
-        embed, cell, hidden_width, depth, bidirectional, dropout, decoder, nO, context_width)
+    return BiRNNTagger(embed, cell, hidden_width, depth, bidirectional, dropout, decoder, nO,
+                       context_width, document_memory)
 
 
 @registry.architectures("spacy_rnn.TokenEmbed.v1")

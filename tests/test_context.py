@@ -216,3 +216,48 @@ def test_scores_on_documents_are_cut_at_sentences(nlp):
     assert cut_pred == cut_true
     plain = Doc(nlp.vocab, words=["a", "b"])
     assert by_sentence([["O", "O"]], [["B-X", "O"]], [plain]) == ([["O", "O"]], [["B-X", "O"]])
+
+
+def test_document_memory_pools_states_of_the_same_form(nlp):
+    """Each token gets the mean state of the doc's tokens of its lowercase form
+    (Blackburn twice: both get their mean); gradients match finite differences."""
+    from spacy_rnn.models.doc_memory import DocumentMemory
+
+    rng = numpy.random.default_rng(3)
+    X = rng.normal(size=(5, WIDTH)).astype("f")
+    doc = Doc(nlp.vocab, words=["Peter", "Blackburn", "met", "BLACKBURN", "."])
+    layer = DocumentMemory(FixedEmbed({5: X}))
+    layer.initialize()
+    (Y,), backprop = layer([doc], is_train=True)
+    assert Y.shape == (5, 2 * WIDTH)
+    numpy.testing.assert_allclose(Y[:, :WIDTH], X)
+    mean = (X[1] + X[3]) / 2
+    numpy.testing.assert_allclose(Y[1, WIDTH:], mean, atol=1e-6)
+    numpy.testing.assert_allclose(Y[3, WIDTH:], mean, atol=1e-6)
+    numpy.testing.assert_allclose(Y[0, WIDTH:], X[0], atol=1e-6)
+    weights = rng.normal(size=Y.shape).astype("f")
+    backprop([weights])
+    (dX,) = layer.layers[0].attrs["dXs"]
+    # d/dX[1] of sum(W * Y): W[1, :w] + (W[1, w:] + W[3, w:]) / 2
+    expected = weights[:, :WIDTH].copy()
+    expected[[0, 2, 4]] += weights[[0, 2, 4], WIDTH:]
+    expected[[1, 3]] += (weights[1, WIDTH:] + weights[3, WIDTH:]) / 2
+    numpy.testing.assert_allclose(dX, expected, atol=1e-6)
+
+
+def test_tagger_with_document_memory_and_context_trains_and_reloads(tmp_path):
+    nlp = make_nlp(model={"context_width": 2, "document_memory": True})
+    words = "Peter Blackburn spoke . Then Blackburn left .".split()
+    starts = [w in ("Peter", "Then") for w in words]
+    reference = Doc(nlp.vocab, words=words, sent_starts=starts,
+                    ents=["B-PER", "I-PER", "O", "O", "O", "B-PER", "O", "O"])
+    examples = [Example(Doc(nlp.vocab, words=words, sent_starts=starts), reference)]
+    optimizer = nlp.initialize(get_examples=lambda: examples)
+    for _ in range(40):
+        nlp.update(examples, sgd=optimizer)
+    doc = nlp(Doc(nlp.vocab, words=words, sent_starts=starts))
+    assert [e.text for e in doc.ents] == ["Peter Blackburn", "Blackburn"]
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    again = loaded(Doc(loaded.vocab, words=words, sent_starts=starts))
+    assert [(e.start, e.end) for e in again.ents] == [(e.start, e.end) for e in doc.ents]

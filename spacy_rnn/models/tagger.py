@@ -15,6 +15,7 @@ from thinc.types import Floats2d
 
 from ..errors import Errors
 from .context import SentenceContext
+from .doc_memory import DocumentMemory
 from .encoder import RNNEncoderLayer
 
 DECODERS = ("softmax", "crf")
@@ -30,6 +31,7 @@ def BiRNNTagger(
     decoder: str = "softmax",
     nO: Optional[int] = None,
     context_width: Optional[int] = None,
+    document_memory: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Build the tagger network.
 
@@ -45,6 +47,8 @@ def BiRNNTagger(
     context_width (Optional[int]): null = the encoder reads each doc whole; an
         int = it reads each sentence of a doc (token.is_sent_start) with this
         many tokens of document context on either side (see models/context.py).
+    document_memory (bool): give each token, beside its own state, the mean state
+        of the doc's tokens of the same lowercase form (models/doc_memory.py).
     RETURNS (Model[List[Doc], List[Floats2d]]): emission scores per doc.
     """
     if decoder not in DECODERS:
@@ -55,12 +59,17 @@ def BiRNNTagger(
             setting="embed", value=embed.name, expected="a layer with its output width (nO) set"))
     encoder = RNNEncoderLayer(
         cell, embed.get_dim("nO"), hidden_width, depth, bidirectional, dropout)
-    output = Linear(nO=nO, nI=encoder.get_dim("nO"))
+    width = encoder.get_dim("nO") * (2 if document_memory else 1)
+    output = Linear(nO=nO, nI=width)
     head = with_array(chain(Dropout(dropout), output))
-    if context_width is None:
+    if context_width is None and not document_memory:
         network = chain(embed, encoder, head)
     else:
-        network = chain(SentenceContext(embed, encoder, context_width), head)
+        body = chain(embed, encoder) if context_width is None else SentenceContext(
+            embed, encoder, context_width)
+        if document_memory:
+            body = DocumentMemory(body)
+        network = chain(body, head)
     layers = [network]
     refs = {"embed": embed, "encoder": encoder, "output": output}
     if decoder == "crf":
