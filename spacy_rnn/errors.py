@@ -71,7 +71,7 @@ class Errors(metaclass=ErrorsWithCodes):
               "non-empty strings (map a label to 'O' to drop its entities).")
     RNN043 = ("Gold and predicted tag sequences do not line up: {problem}.")
     RNN044 = ("The metrics file {path} is missing or has no {key!r} entry: was it "
-              "written by spacy_rnn.evaluate.write_metrics?")
+              "written by spacy_rnn.lab.evaluate.write_metrics?")
     RNN045 = ("matplotlib is needed to draw the report plots: pip install "
               "'spacy-rnn[project]' (or pip install matplotlib).")
     RNN046 = ("Invalid entity types to score: {types}. Give one or more non-empty "
@@ -143,7 +143,7 @@ class Errors(metaclass=ErrorsWithCodes):
               "(`width`), but got width {got}: set `width` to the width of the layer "
               "that feeds it.")
 
-    # Static vectors from embedding files (spacy_rnn.vectors)
+    # Static vectors from embedding files (spacy_rnn.lab.vectors)
     RNN070 = ("Cannot read vectors from {path}, line {line}: {problem}.")
     RNN071 = ("The vectors file {path} holds no vectors: {problem}. Expected GloVe "
               "text (a word and its values per line) or word2vec text (the same "

@@ -30,7 +30,7 @@ from thinc.api import Config, Model, Optimizer, torch2xp, xp2torch
 from thinc.types import Floats2d, Ints1d
 
 from . import architectures  # noqa: F401  (registers the architectures)
-from .diagnostics import GradientDiagnostics
+from .training.diagnostics import GradientDiagnostics
 from .errors import Errors, Warnings
 from .gold import MISSING, gold_indices
 from .models.confidence import Chain, make_chain, segment_log_probs

@@ -3,8 +3,8 @@ import pytest
 import spacy
 from spacy.cli.init_config import init_config
 
-from spacy_rnn.baselines import VARIANTS, spacy_ner_config
-from spacy_rnn.cli import main
+from spacy_rnn.lab.baselines import VARIANTS, spacy_ner_config
+from spacy_rnn.lab.cli import main
 
 from .corpus import make_examples
 

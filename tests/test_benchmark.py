@@ -4,7 +4,7 @@ import spacy
 import srsly
 from spacy.tokens import DocBin
 
-from spacy_rnn.benchmark import (
+from spacy_rnn.lab.speed import (
     BLANK,
     batch_scaling,
     benchmark_inference,
@@ -13,7 +13,7 @@ from spacy_rnn.benchmark import (
     training_speed,
     training_speed_markdown,
 )
-from spacy_rnn.cli import main
+from spacy_rnn.lab.cli import main
 
 from .corpus import TRAIN_DATA, make_examples, make_nlp, train
 

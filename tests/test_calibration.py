@@ -8,14 +8,14 @@ from spacy.tokens import Doc, DocBin, Span, SpanGroup
 from spacy.vocab import Vocab
 from thinc.api import fix_random_seed
 
-from spacy_rnn.calibration import (
+from spacy_rnn.lab.calibration import (
     calibration_report,
     confidence_pairs,
     precision_recall_curve,
     reliability,
     threshold_for_precision,
 )
-from spacy_rnn.evaluate import evaluate_model, normalize_label, write_metrics
+from spacy_rnn.lab.evaluate import evaluate_model, normalize_label, write_metrics
 
 from .corpus import TRAIN_DATA, make_examples, make_nlp, train
 
@@ -83,7 +83,7 @@ def test_missing_span_group_is_a_clear_error():
 
 def test_evaluate_and_report_include_calibration(tmp_path):
     pytest.importorskip("matplotlib")
-    from spacy_rnn.report import write_report
+    from spacy_rnn.lab.report import write_report
 
     fix_random_seed(0)
     nlp = make_nlp()
@@ -111,7 +111,7 @@ def test_evaluate_and_report_include_calibration(tmp_path):
 
 
 def test_temperature_fit_keeps_entities_lowers_log_loss_and_is_saved(tmp_path):
-    from spacy_rnn.temperature import GRID, calibrate_model, fit_temperature, log_loss
+    from spacy_rnn.lab.temperature import GRID, calibrate_model, fit_temperature, log_loss
 
     fix_random_seed(0)
     nlp = make_nlp()
@@ -143,7 +143,7 @@ def test_temperature_fit_keeps_entities_lowers_log_loss_and_is_saved(tmp_path):
 
 
 def test_calibration_needs_a_confidence_pipe():
-    from spacy_rnn.temperature import fit_temperature
+    from spacy_rnn.lab.temperature import fit_temperature
 
     nlp = make_nlp(confidence=False)
     with pytest.raises(ValueError, match="RNN066"):

@@ -1,7 +1,7 @@
 """The command line that project.yml calls."""
 import pytest
 
-from spacy_rnn.cli import overrides_from_pairs
+from spacy_rnn.lab.cli import overrides_from_pairs
 
 
 def test_overrides_from_pairs():

@@ -126,7 +126,7 @@ def test_spacy_train_is_deterministic_for_a_seed(tiny_corpus, tmp_path):
 
 def test_a_chinese_dataset_gets_a_character_tokenizer():
     """Raw Chinese text must reach the tagger as characters, as it was trained."""
-    from spacy_rnn.cli import dataset_overrides
+    from spacy_rnn.lab.cli import dataset_overrides
 
     path = REPO / "configs" / "lstm-crf-unk.cfg"
     overrides = dataset_overrides(path, "zh", {})
@@ -140,7 +140,7 @@ def test_a_chinese_dataset_gets_a_character_tokenizer():
 
 
 def test_english_and_explicit_tokenizers_are_left_alone():
-    from spacy_rnn.cli import dataset_overrides
+    from spacy_rnn.lab.cli import dataset_overrides
 
     path = REPO / "configs" / "lstm.cfg"
     assert dataset_overrides(path, "en", {}) == {"nlp.lang": "en"}

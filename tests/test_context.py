@@ -7,7 +7,7 @@ from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Model, fix_random_seed
 
-from spacy_rnn.evaluate import by_sentence
+from spacy_rnn.lab.evaluate import by_sentence
 from spacy_rnn.models.context import SentenceContext, sentence_bounds, window_layout
 from spacy_rnn.models.encoder import RNNEncoderLayer
 

@@ -1,4 +1,4 @@
-"""Tests for spacy_rnn.data: registry, raw-file validation, loading and preprocessing.
+"""Tests for spacy_rnn.lab.corpora: registry, raw-file validation, loading and preprocessing.
 
 Most tests run on a tiny synthetic mirror written to tmp_path in the layout of
 the real one; the tests on the real mirror (../shared/ner-data) skip without it.
@@ -16,7 +16,7 @@ import srsly
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from spacy_rnn.data import (
+from spacy_rnn.lab.corpora import (
     DATASETS,
     download,
     get_dataset,

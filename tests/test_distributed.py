@@ -14,7 +14,7 @@ import torch.multiprocessing
 from spacy.tokens import DocBin
 from thinc.api import SGD, fix_random_seed
 
-from spacy_rnn.distributed import (allreduce_mean_gradients, checksum, data_parallel_step,
+from spacy_rnn.scale.distributed import (allreduce_mean_gradients, checksum, data_parallel_step,
                                    gradient_buffers)
 
 from .conftest import REPO

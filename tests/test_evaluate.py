@@ -1,4 +1,4 @@
-"""Tests for spacy_rnn.evaluate: seqeval scoring, end-to-end evaluation, outputs."""
+"""Tests for spacy_rnn.lab.evaluate: seqeval scoring, end-to-end evaluation, outputs."""
 import json
 
 import numpy
@@ -7,7 +7,7 @@ import spacy
 from seqeval.metrics import f1_score
 from spacy.tokens import Doc, DocBin
 
-from spacy_rnn.evaluate import (
+from spacy_rnn.lab.evaluate import (
     PERSON_LABELS,
     docs_to_iob,
     evaluate_model,
@@ -243,7 +243,7 @@ def test_write_metrics(tmp_path, ruler_nlp, gold_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("spacy_rnn.evaluate.os.replace", fail)
+    monkeypatch.setattr("spacy_rnn.lab.evaluate.os.replace", fail)
     with pytest.raises(OSError):
         write_metrics({**metrics, "seed": 4}, json_path, md_path)
     assert json.loads(json_path.read_text(encoding="utf-8")) == metrics
@@ -354,7 +354,7 @@ def test_vectors_of_bad_input_is_named_before_predicting(ruler_nlp, gold_path, t
 
 
 def test_cli_evaluate_vectors_of(ruler_nlp, gold_path, train_path, tmp_path, capsys):
-    from spacy_rnn.cli import main
+    from spacy_rnn.lab.cli import main
 
     ruler_nlp.to_disk(tmp_path / "model")
     reference = _pipeline_with_vectors(tmp_path / "ref", ["Bob", "Smith", "Acme", "Alice"])

@@ -1,4 +1,4 @@
-"""The seeds' experiments: task construction, run commands, analysis and the report."""
+"""The experiments on the seed texts' RNN claims: task construction, run commands, analysis and the report."""
 import json
 import os
 import subprocess
@@ -9,9 +9,9 @@ import pytest
 import spacy
 from spacy.lang.en import English
 
-from spacy_rnn.experiments import conll_grid, long_range
-from spacy_rnn.experiments.analysis import recall_by_novelty, teddy_pair
-from spacy_rnn.experiments.report import _long_range_verdicts, long_range_section
+from spacy_rnn.lab.claims import conll_grid, long_range
+from spacy_rnn.lab.claims.analysis import recall_by_novelty, teddy_pair
+from spacy_rnn.lab.claims.report import _long_range_verdicts, long_range_section
 
 from .conftest import require_ner_data
 from .corpus import make_examples, make_nlp, train
@@ -91,19 +91,19 @@ def test_recall_by_novelty_and_teddy(tmp_path):
 
 
 def long_range_texts():
-    from spacy_rnn.experiments.analysis import TEDDY
+    from spacy_rnn.lab.claims.analysis import TEDDY
     return TEDDY
 
 
 @pytest.mark.slow
-def test_seeds_workflow_offline_small(tmp_path):
-    """`spacy project run seeds` end to end on a tiny budget writes EXPERIMENTS.md."""
+def test_claims_workflow_offline_small(tmp_path):
+    """`spacy project run claims` end to end on a tiny budget writes EXPERIMENTS.md."""
     data = require_ner_data()
     project = make_project_copy(tmp_path)
-    variables = {"data_dir": data, "train_limit": 100, "vocab_size": 500, "seeds_steps": 6,
-                 "seeds_runs": "lstm,clip-off", "seeds_distances": "2",
-                 "seeds_lr_steps": 5}
-    cmd = [sys.executable, "-m", "spacy", "project", "run", "seeds", str(project)]
+    variables = {"data_dir": data, "train_limit": 100, "vocab_size": 500, "claims_steps": 6,
+                 "claims_runs": "lstm,clip-off", "claims_distances": "2",
+                 "claims_lr_steps": 5}
+    cmd = [sys.executable, "-m", "spacy", "project", "run", "claims", str(project)]
     for key, value in variables.items():
         cmd += [f"--vars.{key}", str(value)]
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")

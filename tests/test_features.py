@@ -150,7 +150,7 @@ def test_a_frozen_sourced_tok2vec_feeds_the_tagger_and_is_not_changed(tmp_path):
 
 def test_a_sourced_component_without_a_source_is_named(tmp_path, capsys):
     """The t2v config with the project's default `vectors: null`."""
-    from spacy_rnn.cli import main
+    from spacy_rnn.lab.cli import main
 
     code = main(["train", str(REPO / "configs" / "lstm-vectors-unk-t2v.cfg"),
                  "--output", str(tmp_path / "out"), "--dataset", "conll2003",

@@ -14,7 +14,7 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
-from spacy_rnn.evaluate import docs_to_iob, seqeval_report, spacy_ner_scores
+from spacy_rnn.lab.evaluate import docs_to_iob, seqeval_report, spacy_ner_scores
 
 from .corpus import TRAIN_DATA, make_examples, make_nlp, train
 

@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
-from spacy_rnn.cli import main
+from spacy_rnn.lab.cli import main
 from spacy_rnn.models.lexicon import read_lexicons
-from spacy_rnn.name_lists import (
+from spacy_rnn.lab.name_lists import (
     CENSUS_REST,
     FIRST_NAMES,
     SURNAMES,

@@ -8,7 +8,7 @@ import srsly
 from thinc.api import fix_random_seed
 
 from spacy_rnn import __version__
-from spacy_rnn.packaging import REQUIREMENT, package_meta
+from spacy_rnn.lab.packaging import REQUIREMENT, package_meta
 
 from .corpus import make_examples, make_nlp, train
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spacy_rnn.data import DATASETS
+from spacy_rnn.lab.corpora import DATASETS
 
 from .conftest import REPO, SHARED, require_ner_data
 

@@ -1,12 +1,12 @@
-"""Tests for spacy_rnn.report: the training log reader, the plots and the summary."""
+"""Tests for spacy_rnn.lab.report: the training log reader, the plots and the summary."""
 import json
 
 import pytest
 
 pytest.importorskip("matplotlib")
 
-from spacy_rnn.evaluate import seqeval_report, write_metrics  # noqa: E402
-from spacy_rnn.report import (  # noqa: E402
+from spacy_rnn.lab.evaluate import seqeval_report, write_metrics  # noqa: E402
+from spacy_rnn.lab.report import (  # noqa: E402
     PER_TYPE_PNG,
     TRAINING_CURVE_PNG,
     plot_per_type_f1,

@@ -2,9 +2,9 @@
 import pytest
 import srsly
 
-from spacy_rnn.cli import main
-from spacy_rnn.report import plot_results
-from spacy_rnn.results import aggregate, read_metrics, results_markdown
+from spacy_rnn.lab.cli import main
+from spacy_rnn.lab.report import plot_results
+from spacy_rnn.lab.results import aggregate, read_metrics, results_markdown
 
 from .conftest import REPO
 
@@ -96,7 +96,7 @@ def test_unseen_person_recall_column(tmp_path):
 def test_hardware_string_counts_threads(threads, suffix):
     import torch
 
-    from spacy_rnn.cli import _hardware
+    from spacy_rnn.lab.cli import _hardware
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -115,7 +115,7 @@ def _trained(dataset, config, seed, f1, per_f1, vectors, gold_preproc=None):
 
 
 def test_margins_pair_systems_with_spacy_ner_of_the_same_vectors_setting(tmp_path):
-    from spacy_rnn.results import margins
+    from spacy_rnn.lab.results import margins
     runs = [
         _trained("conll2003", "lstm-vectors", 0, 0.86, 0.90, True),
         _trained("conll2003", "lstm-vectors", 1, 0.88, 0.92, True),
@@ -145,7 +145,7 @@ def test_one_config_given_other_vectors_is_another_row_and_pair(tmp_path):
     """en_core_web_md (20,000 shared rows) and GloVe (a row per word) are different
     inputs: the same config trained on each gives two rows, each compared only with
     the spaCy `ner` given the same table."""
-    from spacy_rnn.results import margins
+    from spacy_rnn.lab.results import margins
 
     def run(config, seed, f1, vectors):
         data = _trained("conll2003", config, seed, f1, f1, True)
@@ -179,7 +179,7 @@ def test_runs_on_gold_and_spacy_tokens_are_separate_rows_and_pairs(tmp_path):
     """A gold-token test score of a model trained on spaCy's re-tokenization is
     another experiment: the two never share a row, and each is compared with the
     spaCy `ner` trained on the same tokens."""
-    from spacy_rnn.results import margins
+    from spacy_rnn.lab.results import margins
     old = _trained("conll2003", "lstm", 0, 0.85, 0.88, True)
     old["training"]["overrides"]["corpora.train.gold_preproc"] = True  # set by override
     runs = [old,
@@ -203,7 +203,7 @@ def test_runs_on_gold_and_spacy_tokens_are_separate_rows_and_pairs(tmp_path):
 
 def test_train_meta_records_the_resolved_gold_preproc(tmp_path):
     """From the config, and from an override of it."""
-    from spacy_rnn.cli import trained_on_gold_tokens
+    from spacy_rnn.lab.cli import trained_on_gold_tokens
     config = REPO / "configs" / "lstm.cfg"
     assert trained_on_gold_tokens(config, {}) is False
     assert trained_on_gold_tokens(config, {"corpora.train.gold_preproc": True}) is True
@@ -214,7 +214,7 @@ def test_train_meta_records_the_resolved_gold_preproc(tmp_path):
 def test_runs_with_different_budgets_are_separate_rows_and_pairs(tmp_path):
     """A longer run is another experiment: it gets its own row, and it is only
     compared with a spaCy `ner` given the same budget."""
-    from spacy_rnn.results import margins
+    from spacy_rnn.lab.results import margins
     runs = [_trained("msra", "lstm", 0, 0.85, 0.80, False),
             _trained("msra", "lstm", 0, 0.88, 0.84, False),
             _trained("msra", "spacy-ner-efficiency", 0, 0.70, 0.70, False)]
@@ -232,7 +232,7 @@ def test_runs_with_different_budgets_are_separate_rows_and_pairs(tmp_path):
     assert "| 1 (0) | 8,000 steps | 1.0 min |" in text
     assert "| msra | lstm | spacy-ner-efficiency | no | spaCy | 4,000 steps | +15.00 |" in text
     # The plot names the budget only where it is not the usual one.
-    from spacy_rnn.report import _plot_label
+    from spacy_rnn.lab.report import _plot_label
     names = sorted(_plot_label(r, "4,000 steps") for r in table)
     assert names == ["lstm [spaCy tokens]", "lstm [spaCy tokens] [8,000 steps]",
                      "spacy-ner-efficiency [spaCy tokens]"]
@@ -241,7 +241,7 @@ def test_runs_with_different_budgets_are_separate_rows_and_pairs(tmp_path):
 def test_a_tagger_with_a_sourced_tok2vec_is_not_credited_over_a_baseline_without(tmp_path):
     """A pretrained tok2vec brings its pipeline's training corpus along: the margin
     rule that keeps vectors and budgets apart keeps sourced components apart too."""
-    from spacy_rnn.results import margins
+    from spacy_rnn.lab.results import margins
     runs = [
         _trained("conll2003", "lstm-vectors-unk", 0, 0.86, 0.90, True),
         _trained("conll2003", "lstm-vectors-unk-t2v", 0, 0.87, 0.91, True),
@@ -265,7 +265,7 @@ def test_a_tagger_with_a_sourced_tok2vec_is_not_credited_over_a_baseline_without
 @pytest.mark.parametrize("config,expected", [
     ("lstm-vectors-unk.cfg", []), ("lstm-vectors-unk-t2v.cfg", ["tok2vec"])])
 def test_train_meta_records_the_sourced_components(config, expected):
-    from spacy_rnn.cli import sourced_components
+    from spacy_rnn.lab.cli import sourced_components
     overrides = {"paths.vectors": "some/pipeline"}
     assert sourced_components(REPO / "configs" / config, overrides) == expected
 
@@ -276,7 +276,7 @@ def test_train_meta_records_the_sourced_components(config, expected):
     ({"training.max_epochs": 3, "training.max_steps": 0}, {"max_steps": 0, "max_epochs": 3}),
 ])
 def test_train_meta_records_the_resolved_budget(overrides, expected):
-    from spacy_rnn.cli import training_budget
+    from spacy_rnn.lab.cli import training_budget
     assert training_budget(REPO / "configs" / "lstm-vectors-unk.cfg", overrides) == expected
 
 
@@ -287,7 +287,7 @@ def test_train_meta_records_the_resolved_budget(overrides, expected):
     ({}, ""),  # neither recorded nor overridden: unknown, not guessed
 ])
 def test_budget_labels(training, label):
-    from spacy_rnn.results import _budget_label
+    from spacy_rnn.lab.results import _budget_label
     assert _budget_label({"training": {"overrides": {}, **training}}) == label
 
 

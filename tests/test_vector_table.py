@@ -5,8 +5,8 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.vectors import Vectors
 
-from spacy_rnn.cli import main
-from spacy_rnn.vector_table import (
+from spacy_rnn.lab.cli import main
+from spacy_rnn.lab.vector_table import (
     coverage_by_type, has_row, read_table, summary_markdown, table_summary, words_per_row)
 
 

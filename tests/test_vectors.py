@@ -11,9 +11,9 @@ from spacy.attrs import ORTH
 from spacy.tokens import Doc
 from spacy.vectors import Vectors
 
-from spacy_rnn import vectors as vectors_module
-from spacy_rnn.cli import main
-from spacy_rnn.vectors import (
+from spacy_rnn.lab import vectors as vectors_module
+from spacy_rnn.lab.cli import main
+from spacy_rnn.lab.vectors import (
     GLOVE_6B_SIZE,
     case_variants,
     download_glove_zip,

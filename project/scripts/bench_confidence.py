@@ -4,7 +4,7 @@
         training/conll2003-lstm-vectors-unk-s0/model-best corpus/conll2003/test.spacy
 
 Both copies run on the same raw test texts, alternating, through
-`spacy_rnn.benchmark.benchmark_inference` (median of 5 rounds after a warm-up,
+`spacy_rnn.lab.speed.benchmark_inference` (median of 5 rounds after a warm-up,
 batch size 256); prints words/s of each and the ratio.
 """
 import json
@@ -13,7 +13,7 @@ import sys
 import spacy
 import torch
 
-from spacy_rnn.benchmark import benchmark_inference, load_texts
+from spacy_rnn.lab.speed import benchmark_inference, load_texts
 
 
 def main(model: str, test: str, threads: int = 1) -> None:

@@ -7,7 +7,7 @@ checkout first on PYTHONPATH (a `git worktree` of the older revision):
     OMP_NUM_THREADS=1 PYTHONPATH=NEW python scripts/bench_revision.py MODEL CORPUS_DIR
 
 Prints one JSON line: µs per token of `nlp.pipe` at batch sizes 1/10/100/1,000
-(`spacy_rnn.benchmark.batch_scaling`, first 1,000 test sentences) and µs per
+(`spacy_rnn.lab.speed.batch_scaling`, first 1,000 test sentences) and µs per
 word of `nlp.update` over the first 3,000 training sentences in 1,000-word
 batches. Ratios between checkouts measured side by side are what it is for;
 its absolute numbers depend on the machine's load.
@@ -22,7 +22,7 @@ import torch
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-from spacy_rnn.benchmark import batch_scaling
+from spacy_rnn.lab.speed import batch_scaling
 
 
 def main(model: str, corpus: str) -> None:

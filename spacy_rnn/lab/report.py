@@ -12,7 +12,7 @@ from .calibration_plots import (
     plot_precision_recall,
     plot_reliability,
 )
-from .errors import Errors
+from ..errors import Errors
 from .evaluate import PERSON, metrics_markdown
 from .plotting import new_figure as _new_figure
 from .plotting import save_figure as _save
@@ -130,12 +130,12 @@ def plot_gradient_flow(
     gradient clipping fired, per evaluation interval.
 
     runs (Dict[str, Sequence[Dict]]): label -> rows of a diagnostics log
-        (spacy_rnn.diagnostics.read_diagnostics_log).
+        (spacy_rnn.training.diagnostics.read_diagnostics_log).
     png_path (Union[str, Path]): Where to write the PNG.
     title (str): Figure title.
     RETURNS (Path): The PNG path.
     """
-    from .diagnostics import pool_distance_profiles
+    from ..training.diagnostics import pool_distance_profiles
 
     fig = _new_figure(figsize=(11, 4.2))
     reach_ax, clip_ax = fig.subplots(1, 2)
@@ -225,7 +225,7 @@ def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
     spaCy's re-tokenization rather than the corpus's tokens say so, and so do
     rows given another budget than most rows were.
 
-    table (Sequence[Dict]): rows from `spacy_rnn.results.aggregate`.
+    table (Sequence[Dict]): rows from `spacy_rnn.lab.results.aggregate`.
     png_path (Union[str, Path]): where to write the PNG.
     RETURNS (Path): png_path.
     """
@@ -261,7 +261,7 @@ def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
 
 
 def _read_diagnostics_if_any(path: Optional[Union[str, Path]]) -> List[Dict]:
-    from .diagnostics import read_diagnostics_log
+    from ..training.diagnostics import read_diagnostics_log
 
     if path is None or not Path(path).is_file():
         return []

@@ -11,7 +11,7 @@ from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 import srsly
 
-from .errors import Errors
+from ..errors import Errors
 
 # Test-set F1 quoted from the literature (seqeval-style exact-match F1), for context.
 PUBLISHED: Dict[str, List[Tuple[str, str]]] = {

@@ -28,7 +28,7 @@ from spacy.language import Language
 from spacy.strings import StringStore
 from spacy.vectors import Vectors
 
-from .errors import Errors
+from ..errors import Errors
 
 GLOVE_6B_URL = "https://nlp.stanford.edu/data/glove.6B.zip"
 GLOVE_6B_DIMS = (50, 100, 200, 300)
@@ -114,7 +114,7 @@ def vectors_pipeline(
     nlp.meta["name"] = name.replace(".", "_").replace("-", "_")
     nlp.meta["description"] = (
         "Static vectors only, keyed by ORTH: each lowercase word also under its "
-        "Capitalized, Title and UPPER spellings (built by spacy_rnn.vectors).")
+        "Capitalized, Title and UPPER spellings (built by spacy_rnn.lab.vectors).")
     if source:
         nlp.meta["sources"] = [dict(source)]
         nlp.meta["license"] = source.get("license", "")

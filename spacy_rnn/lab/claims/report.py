@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..diagnostics import pool_distance_profiles, read_diagnostics_log
+from ...training.diagnostics import pool_distance_profiles, read_diagnostics_log
 from ..report import _new_figure, _save, plot_gradient_flow, read_training_log
 
 LONG_RANGE_PNG = "long_range.png"

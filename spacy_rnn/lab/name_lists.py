@@ -30,7 +30,7 @@ import math
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .errors import Errors
+from ..errors import Errors
 
 FIRST_NAMES = "first_names.txt"
 SURNAMES = "surnames.txt"

@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy
 from spacy.tokens import Doc
 
-from .errors import Errors
+from ..errors import Errors
 
 N_BINS = 10
 

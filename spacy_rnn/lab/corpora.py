@@ -22,8 +22,8 @@ import srsly
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
-from .errors import Errors
-from .tags import TagRepairs, normalize_to_iob2
+from ..errors import Errors
+from ..tags import TagRepairs, normalize_to_iob2
 
 if TYPE_CHECKING:
     import datasets

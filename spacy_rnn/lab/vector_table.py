@@ -18,7 +18,7 @@ from spacy.strings import StringStore
 from spacy.tokens import Doc, Token
 from spacy.vectors import Vectors
 
-from .errors import Errors
+from ..errors import Errors
 
 OUTSIDE = "O"
 _ATTR_NAMES = {value: name for name, value in IDS.items()}

@@ -38,7 +38,7 @@ from spacy.training.loggers import console_logger_v3
 from spacy.util import registry
 from thinc.api import Model, Optimizer, torch2xp, xp2torch
 
-from .errors import Errors
+from ..errors import Errors
 
 ENCODER_REF = "encoder"
 

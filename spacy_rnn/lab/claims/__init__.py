@@ -2,5 +2,5 @@
 
 Each module holds one experiment and returns JSON-ready results; `report`
 turns them into EXPERIMENTS.md. `python -m spacy_rnn experiment ...` runs
-them (see project/project.yml, workflow `seeds`).
+them (see project/project.yml, workflow `claims`).
 """

@@ -13,7 +13,7 @@ compare with a tagger that reads that tok2vec's output (lstm-vectors-unk-t2v).
 from spacy.cli.init_config import init_config
 from thinc.api import Config
 
-from .errors import Errors
+from ..errors import Errors
 
 # The output width of the en_core_web_sm/md/lg tok2vec that "efficiency-t2v" sources.
 T2V_WIDTH = 96

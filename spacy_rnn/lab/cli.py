@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import spacy
 import srsly
 
-from .errors import Errors
+from ..errors import Errors
 
 TRAIN_META = "train_meta.json"
 
@@ -26,13 +26,13 @@ def _optional_path(value: str) -> Optional[Path]:
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    from .data import download
+    from .corpora import download
 
     download(args.dataset, args.output_dir, data_dir=_optional_path(args.data_dir))
 
 
 def cmd_preprocess(args: argparse.Namespace) -> None:
-    from .data import preprocess
+    from .corpora import preprocess
 
     preprocess(args.dataset, args.raw_dir, args.output_dir,
                vocab_size=args.vocab_size, train_limit=args.train_limit)
@@ -48,8 +48,8 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
     from spacy.cli._util import parse_config_overrides
     from spacy.cli.train import train
 
-    from .benchmark import peak_rss_mb
-    from .data import get_dataset
+    from .speed import peak_rss_mb
+    from .corpora import get_dataset
 
     extra = extra + overrides_from_pairs(args.overrides)
     overrides = dataset_overrides(
@@ -129,7 +129,7 @@ def sourced_components(config_path: Path, overrides: Dict[str, Any]) -> List[str
     """
     from spacy.util import load_config
 
-    from .errors import Errors
+    from ..errors import Errors
 
     components = load_config(config_path, overrides=overrides, interpolate=True)["components"]
     for name, block in components.items():
@@ -281,7 +281,7 @@ def cmd_results(args: argparse.Namespace) -> None:
 def cmd_benchmark(args: argparse.Namespace) -> None:
     import torch
 
-    from .benchmark import (
+    from .speed import (
         batch_scaling,
         benchmark_inference,
         load_texts,
@@ -317,10 +317,10 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_experiment(args: argparse.Namespace) -> None:
-    """The seeds' experiments (see spacy_rnn/experiments and EXPERIMENTS.md)."""
+    """The seeds' experiments (see spacy_rnn/lab/claims and EXPERIMENTS.md)."""
     import json
 
-    from .experiments import runner
+    from .claims import runner
 
     if args.name == "long-range":
         runner.long_range(args.output, cells=args.cells.split(","),
@@ -343,7 +343,7 @@ def cmd_train_distributed(args: argparse.Namespace, extra: List[str]) -> None:
     """Ray Train data-parallel training; the result is a normal spaCy pipeline."""
     from spacy.cli._util import parse_config_overrides
 
-    from .distributed import same_weights, train_distributed
+    from ..scale.distributed import same_weights, train_distributed
 
     meta = train_distributed(args.config_path, args.output, workers=args.workers,
                              use_gpu=args.use_gpu, cpus_per_worker=args.cpus_per_worker,
@@ -354,7 +354,7 @@ def cmd_train_distributed(args: argparse.Namespace, extra: List[str]) -> None:
 
 def cmd_annotate(args: argparse.Namespace) -> None:
     """Tag a corpus with a trained pipeline; print what it cost."""
-    from .annotate import annotate
+    from ..scale.annotate import annotate
 
     result = annotate(args.model, args.input, args.output, engine=args.engine,
                       workers=args.workers, gpus_per_worker=args.gpus_per_worker,
@@ -377,7 +377,7 @@ def cmd_baseline_config(args: argparse.Namespace) -> None:
 
 def cmd_train_speed(args: argparse.Namespace) -> None:
     """Training words/s, time to a dev F1 and peak RSS of finished training runs."""
-    from .benchmark import training_speed, training_speed_markdown
+    from .speed import training_speed, training_speed_markdown
     from .report import read_training_log
 
     runs = {}

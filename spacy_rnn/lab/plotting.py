@@ -5,7 +5,7 @@ optional dependency (the "project" extra), so it is only imported when a plot is
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-from .errors import Errors
+from ..errors import Errors
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

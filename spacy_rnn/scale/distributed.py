@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .annotate import fit_worker_resources
-from .errors import Errors
+from ..errors import Errors
 
 META = "distributed.json"
 
@@ -130,7 +130,7 @@ def _train_worker(cfg: Dict) -> None:
     from spacy.training.initialize import init_nlp
     from spacy.util import registry, resolve_dot_names
 
-    from . import pipeline  # noqa: F401  (registers the factory in the worker)
+    from .. import pipeline  # noqa: F401  (registers the factory in the worker)
 
     context = train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()

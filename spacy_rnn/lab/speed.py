@@ -19,7 +19,7 @@ import torch
 from spacy.language import Language
 from spacy.tokens import DocBin
 
-from .errors import Errors
+from ..errors import Errors
 
 BLANK = "blank"
 

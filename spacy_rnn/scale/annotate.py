@@ -36,7 +36,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from .errors import Errors
+from ..errors import Errors
 
 ENGINES = ("local", "hf", "ray")
 ROW = "_row"

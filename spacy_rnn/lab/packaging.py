@@ -13,8 +13,8 @@ from typing import Dict, Optional, Union
 import srsly
 from spacy.cli.package import package as spacy_package
 
-from . import __version__
-from .errors import Errors
+from .. import __version__
+from ..errors import Errors
 
 REQUIREMENT = f"spacy-rnn>={__version__}"
 
