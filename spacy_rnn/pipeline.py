@@ -33,11 +33,11 @@ from . import architectures  # noqa: F401  (registers the architectures)
 from .training.diagnostics import GradientDiagnostics
 from .errors import Errors, Warnings
 from .gold import MISSING, gold_indices
-from .models.confidence import Chain, make_chain, segment_log_probs
-from .models.crf import constrained_scores, crf_nll, viterbi_decode_numpy
-from .models.clusters import read_cluster_table, set_cluster_table
-from .models.embed import set_vocab_words
-from .models.lexicon import read_lexicons, set_lexicons
+from .decoding.confidence import Chain, make_chain, segment_log_probs
+from .decoding.crf import constrained_scores, crf_nll, viterbi_decode_numpy
+from .layers.cluster_features import read_cluster_table, set_cluster_table
+from .layers.vocab_embed import set_vocab_words
+from .layers.lexicon_features import read_lexicons, set_lexicons
 from .tags import all_transitions, allowed_biluo_transitions, biluo_tag_names
 
 TARGETS = ("ents", "tag")

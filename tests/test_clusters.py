@@ -6,13 +6,13 @@ import pytest
 from spacy.strings import get_string_id
 from thinc.api import fix_random_seed
 
-from spacy_rnn.models.clusters import FOUND, NO_CLUSTER, cluster_keys, read_cluster_table
+from spacy_rnn.layers.cluster_features import FOUND, NO_CLUSTER, cluster_keys, read_cluster_table
 
 from .corpus import make_examples, make_nlp, predict_in_fresh_process, train
 
 # Brown paths (bit strings), as wcluster writes them: bits, word, count.
 BROWN = "0110\tHarry\t10\n0111\tRon\t7\n10\tLondon\t5\n1101100\tspell\t3\n"
-MODEL = {"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4", "cluster_width": 8,
+MODEL = {"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1", "cluster_width": 8,
                    "cluster_prefixes": [2, 4, 8]}}
 
 

@@ -6,7 +6,7 @@ import pytest
 import spacy
 from thinc.api import fix_random_seed
 
-from spacy_rnn.models.confidence import make_chain, segment_log_probs
+from spacy_rnn.decoding.confidence import make_chain, segment_log_probs
 from spacy_rnn.pipeline import entity_confidences
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names
 

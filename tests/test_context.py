@@ -8,8 +8,8 @@ from spacy.util import registry
 from thinc.api import Model, fix_random_seed
 
 from spacy_rnn.lab.evaluate import by_sentence
-from spacy_rnn.models.context import SentenceContext, sentence_bounds, window_layout
-from spacy_rnn.models.encoder import RNNEncoderLayer
+from spacy_rnn.layers.sentence_context import SentenceContext, sentence_bounds, window_layout
+from spacy_rnn.layers.rnn_encoder import RNNEncoderLayer
 
 from .corpus import make_nlp
 
@@ -221,7 +221,7 @@ def test_scores_on_documents_are_cut_at_sentences(nlp):
 def test_document_memory_pools_states_of_the_same_form(nlp):
     """Each token gets the mean state of the doc's tokens of its lowercase form
     (Blackburn twice: both get their mean); gradients match finite differences."""
-    from spacy_rnn.models.doc_memory import DocumentMemory
+    from spacy_rnn.layers.document_memory import DocumentMemory
 
     rng = numpy.random.default_rng(3)
     X = rng.normal(size=(5, WIDTH)).astype("f")

@@ -7,12 +7,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spacy_rnn.models.crf import (
+from spacy_rnn.decoding.crf import (
     constrained_scores,
     crf_nll,
     viterbi_decode_numpy,
 )
-from spacy_rnn.models.forward_backward import shift_groups
+from spacy_rnn.decoding.forward_backward import shift_groups
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names, is_valid_biluo
 
 

@@ -6,7 +6,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from thinc.api import fix_random_seed
 
-from spacy_rnn.models.embed import VocabEmbed, set_vocab_words
+from spacy_rnn.layers.vocab_embed import VocabEmbed, set_vocab_words
 
 from .corpus import make_examples, make_nlp, train
 
@@ -58,13 +58,13 @@ def test_unk_dropout_is_seeded():
 @pytest.mark.parametrize("value", [1.0, -0.1, "0.2", True])
 def test_bad_unk_dropout_is_named(value):
     with pytest.raises(ValueError, match="unk_dropout"):
-        make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v2",
+        make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1",
                                   "unk_dropout": value}})
 
 
-def test_token_embed_v2_trains_and_round_trips(tmp_path):
+def test_token_embed_unk_dropout_trains_and_round_trips(tmp_path):
     fix_random_seed(0)
-    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v2",
+    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1",
                                     "unk_dropout": 0.2}})
     train(nlp, make_examples(nlp), n_iter=20)
     nlp.to_disk(tmp_path / "model")
@@ -77,7 +77,7 @@ def test_token_embed_v2_trains_and_round_trips(tmp_path):
 
 
 def test_bigram_keys_pair_each_token_with_its_neighbours():
-    from spacy_rnn.models.embed import doc_bigram_keys
+    from spacy_rnn.layers.bigram_features import doc_bigram_keys
 
     vocab = spacy.blank("zh").vocab  # a language's vocab sets NORM; a bare Vocab() does not
     a = doc_bigram_keys(Doc(vocab, words=["北", "京", "市"]))
@@ -95,7 +95,7 @@ def test_bigram_keys_pair_each_token_with_its_neighbours():
 
 
 def test_bigram_features_see_the_neighbours():
-    from spacy_rnn.models.embed import BigramFeatures
+    from spacy_rnn.layers.bigram_features import BigramFeatures
 
     layer = BigramFeatures(4, 100)
     vocab = spacy.blank("en").vocab
@@ -112,13 +112,13 @@ def test_bigram_features_see_the_neighbours():
 @pytest.mark.parametrize("setting,value", [("bigram_width", 0), ("bigram_rows", -5)])
 def test_bad_bigram_settings_are_named(setting, value):
     with pytest.raises(ValueError, match=setting):
-        make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v3",
+        make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1",
                                   "bigram_width": 8, setting: value}})
 
 
-def test_token_embed_v3_bigrams_train_and_round_trip(tmp_path):
+def test_token_embed_bigrams_train_and_round_trip(tmp_path):
     fix_random_seed(0)
-    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v3",
+    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1",
                                     "bigram_width": 8, "bigram_rows": 500}})
     train(nlp, make_examples(nlp))
     assert any(n.name == "bigram_keys" for n in nlp.get_pipe("rnn_tagger").model.walk())
@@ -133,9 +133,9 @@ def test_token_embed_v3_bigrams_train_and_round_trip(tmp_path):
 
 
 def _vectors_nlp(width=8, **embed):
-    """An nlp with TokenEmbed.v4 starting its vocabulary from `width`-wide vectors
+    """An nlp with TokenEmbed starting its vocabulary from `width`-wide vectors
     that cover "harry" and "potter" only."""
-    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4",
+    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1",
                                     "vocab_width": width, "vocab_from_vectors": True,
                                     **embed}})
     rng = numpy.random.default_rng(0)
@@ -173,7 +173,7 @@ def test_vocab_from_vectors_starts_covered_rows_from_their_vectors(tmp_path):
 
 
 def test_vocab_from_vectors_without_vectors_is_named():
-    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4",
+    nlp = make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1",
                                     "vocab_width": 8, "vocab_from_vectors": True}})
     examples = make_examples(nlp)
     with pytest.raises(ValueError, match="RNN004.*no static vectors"):
@@ -198,7 +198,7 @@ def test_vocab_from_vectors_width_mismatch_is_named():
 
 def test_vocab_from_vectors_needs_a_vocabulary():
     with pytest.raises(ValueError, match="vocab_from_vectors"):
-        make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4",
+        make_nlp(model={"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1",
                                   "vocab_size": None, "vocab_from_vectors": True}})
 
 
@@ -206,7 +206,7 @@ def test_vocab_from_floret_vectors_uses_their_subword_vectors():
     """Floret tables have a vector for every word, built from its character n-grams."""
     from spacy.vectors import Vectors
 
-    from spacy_rnn.models.embed import vectors_table
+    from spacy_rnn.layers.vocab_embed import vectors_table
 
     vocab = Vocab()
     data = numpy.random.default_rng(0).standard_normal((20, 8)).astype("float32")

@@ -3,7 +3,7 @@ import numpy
 import pytest
 import torch
 
-from spacy_rnn.models.encoder import RNNEncoder, packing_order
+from spacy_rnn.layers.rnn_encoder import RNNEncoder, packing_order
 
 
 def n_params(module):
@@ -68,16 +68,16 @@ def test_flat_layout_matches_padded(cell):
 
 
 def _encoder_layer(width=8):
-    from spacy_rnn.architectures import build_rnn_encoder
+    from spacy_rnn.layers.rnn_encoder import RNNEncoderLayer
 
-    layer = build_rnn_encoder(cell="lstm", width=width, hidden_width=4, bidirectional=True)
+    layer = RNNEncoderLayer("lstm", width, 4, 1, True, 0.0)
     layer.initialize()
     return layer
 
 
 @pytest.mark.parametrize("n_docs", [0, 1, 3])
 def test_encoder_layer_backprops_an_all_empty_batch(n_docs):
-    """spacy_rnn.RNNEncoder.v1 on its own: no tokens in, empty outputs and gradients out."""
+    """The encoder layer on its own: no tokens in, empty outputs and gradients out."""
     layer = _encoder_layer()
     Ys, backprop = layer.begin_update([numpy.zeros((0, 8), dtype="float32")] * n_docs)
     assert [y.shape for y in Ys] == [(0, 8)] * n_docs

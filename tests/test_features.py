@@ -10,7 +10,7 @@ from .conftest import REPO
 from .corpus import TRAIN_DATA, make_examples
 
 LISTENER_WIDTH = 24
-TOKEN_EMBED = {"@architectures": "spacy_rnn.TokenEmbed.v2", "width": 32, "char_width": None}
+TOKEN_EMBED = {"@architectures": "spacy_rnn.TokenEmbed.v1", "width": 32, "char_width": None}
 
 
 def _listener(upstream: str = "*") -> dict:
@@ -49,7 +49,7 @@ def test_with_features_nests_without_changing_its_parts():
     """Thinc's concatenate() would append to a concatenation passed in, in place."""
     from thinc.api import Relu
 
-    from spacy_rnn.models.embed import WithFeatures
+    from spacy_rnn.layers.with_features import WithFeatures
 
     inner = WithFeatures(Relu(nO=4), Relu(nO=8))
     outer = WithFeatures(inner, Relu(nO=16))
@@ -73,7 +73,7 @@ def test_a_listener_wider_or_narrower_than_its_tok2vec_is_named():
 def test_with_features_needs_known_widths():
     from thinc.api import Relu
 
-    from spacy_rnn.models.embed import WithFeatures
+    from spacy_rnn.layers.with_features import WithFeatures
 
     with pytest.raises(ValueError, match="features"):
         WithFeatures(Relu(nO=4), Relu())

@@ -4,7 +4,7 @@ import pytest
 from spacy.lang.en import English
 from thinc.api import fix_random_seed
 
-from spacy_rnn.models.lexicon import (
+from spacy_rnn.layers.lexicon_features import (
     B,
     I,
     L,
@@ -18,7 +18,7 @@ from spacy_rnn.models.lexicon import (
 
 from .corpus import make_examples, make_nlp, predict_in_fresh_process, train
 
-MODEL = {"embed": {"@architectures": "spacy_rnn.TokenEmbed.v4", "lexicon_width": 8}}
+MODEL = {"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1", "lexicon_width": 8}}
 FIRST = "Harry\nRon\nHermione\nLuna\n"
 SURNAMES = "Potter\nWeasley\nGranger\nLovegood\n"
 
@@ -195,7 +195,7 @@ def test_lexicons_are_saved_with_the_model(tmp_path):
 
 def test_a_folder_of_lists_reads_like_the_dict(tmp_path):
     """`lexicons = ${paths.lexicons}`: every *.txt file of the folder is a list named by its stem."""
-    from spacy_rnn.models.lexicon import read_lexicons
+    from spacy_rnn.layers.lexicon_features import read_lexicons
 
     (tmp_path / "first_name.txt").write_text("Harry\nRon\n", encoding="utf8")
     (tmp_path / "surname.txt").write_text("Potter\n", encoding="utf8")

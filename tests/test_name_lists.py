@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from spacy_rnn.lab.cli import main
-from spacy_rnn.models.lexicon import read_lexicons
+from spacy_rnn.layers.lexicon_features import read_lexicons
 from spacy_rnn.lab.name_lists import (
     CENSUS_REST,
     FIRST_NAMES,

@@ -9,7 +9,7 @@ import numpy
 import pytest
 import torch
 
-from spacy_rnn.models.encoder import RNNEncoderLayer
+from spacy_rnn.layers.rnn_encoder import RNNEncoderLayer
 
 
 def sigmoid(x):

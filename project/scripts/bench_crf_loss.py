@@ -3,7 +3,7 @@
 The older module must be self-contained (crf.py up to e4df703 imports only
 numpy and torch), so take it straight from git:
 
-    git show e4df703:spacy_rnn/models/crf.py > /tmp/crf_old.py
+    git show e4df703:spacy_rnn/decoding/crf.py > /tmp/crf_old.py
     OMP_NUM_THREADS=1 python scripts/bench_crf_loss.py /tmp/crf_old.py \
         ../../shared/ner-data/conll2003/train.txt
 
@@ -27,7 +27,7 @@ from spacy.training import Example, biluo_tags_to_spans, iob_to_biluo
 from spacy.util import minibatch
 
 import spacy_rnn.pipeline as pipeline
-from spacy_rnn.models import crf as new_crf
+from spacy_rnn.layers import crf as new_crf
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names
 
 

@@ -27,7 +27,7 @@ from spacy.vocab import Vocab
 
 from .calibration import calibration_report
 from ..errors import Errors
-from ..models.context import sentence_bounds
+from ..layers.sentence_context import sentence_bounds
 from ..readers import with_sentences
 from .vector_table import has_row, is_keyed_table, read_table
 

@@ -14,9 +14,9 @@ from thinc.api import Dropout, Linear, Model, chain, with_array
 from thinc.types import Floats2d
 
 from ..errors import Errors
-from .context import SentenceContext
-from .doc_memory import DocumentMemory
-from .encoder import RNNEncoderLayer
+from .document_memory import DocumentMemory
+from .rnn_encoder import RNNEncoderLayer
+from .sentence_context import SentenceContext
 
 DECODERS = ("softmax", "crf")
 
