@@ -141,3 +141,16 @@ def test_compare_workflow_ends_with_the_speed_benchmarks(tmp_path):
         (project / "benchmarks" / "train-speed-conll2003-lstm-s0.json").read_text())
     assert set(train_speed) == {"lstm", "spacy-ner-efficiency"}
     assert all(r["words_per_second"] > 0 and r["peak_rss_mb"] > 100 for r in train_speed.values())
+
+
+def test_every_source_dependency_exists():
+    """Each step reruns when the code it runs changes: a deps path left behind by a
+    move would make `spacy project run` fail, or stop tracking that code."""
+    import srsly
+
+    project = srsly.read_yaml(REPO / "project" / "project.yml")
+    sources = {dep for command in project["commands"] for dep in command.get("deps", [])
+               if dep.startswith("../") and "${" not in dep}
+    assert sources, "no source dependencies found"
+    missing = sorted(dep for dep in sources if not (REPO / "project" / dep).exists())
+    assert missing == []
