@@ -30,15 +30,15 @@ from thinc.api import Config, Model, Optimizer, torch2xp, xp2torch
 from thinc.types import Floats2d, Ints1d
 
 from . import architectures  # noqa: F401  (registers the architectures)
-from .training.diagnostics import GradientDiagnostics
-from .errors import Errors, Warnings
-from .gold import MISSING, gold_indices
 from .decoding.confidence import Chain, make_chain, segment_log_probs
 from .decoding.crf import constrained_scores, crf_nll, viterbi_decode_numpy
+from .errors import Errors, Warnings
+from .gold import MISSING, gold_indices
 from .layers.cluster_features import read_cluster_table, set_cluster_table
-from .layers.vocab_embed import set_vocab_words
 from .layers.lexicon_features import read_lexicons, set_lexicons
+from .layers.vocab_embed import set_vocab_words
 from .tags import all_transitions, allowed_biluo_transitions, biluo_tag_names
+from .training.diagnostics import GradientDiagnostics
 
 TARGETS = ("ents", "tag")
 

@@ -48,8 +48,8 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
     from spacy.cli._util import parse_config_overrides
     from spacy.cli.train import train
 
-    from .speed import peak_rss_mb
     from .corpora import get_dataset
+    from .speed import peak_rss_mb
 
     extra = extra + overrides_from_pairs(args.overrides)
     overrides = dataset_overrides(
@@ -200,7 +200,12 @@ def cmd_vector_table(args: argparse.Namespace) -> None:
     from spacy.vocab import Vocab
 
     from .evaluate import normalize_label, read_gold_docs
-    from .vector_table import coverage_by_type, read_table, summary_markdown, table_summary
+    from .vector_table import (
+        coverage_by_type,
+        read_table,
+        summary_markdown,
+        table_summary,
+    )
 
     vectors = read_table(args.pipeline)
     coverage = {}
@@ -317,9 +322,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_experiment(args: argparse.Namespace) -> None:
-    """The seeds' experiments (see spacy_rnn/lab/claims and EXPERIMENTS.md)."""
-    import json
-
+    """The experiments on the seed texts' RNN claims (spacy_rnn/lab/claims, EXPERIMENTS.md)."""
     from .claims import runner
 
     if args.name == "long-range":
@@ -332,11 +335,9 @@ def cmd_experiment(args: argparse.Namespace) -> None:
     elif args.name == "conll":
         runner.conll(args.corpus, args.output, args.runs.split(","), configs=args.configs,
                      max_steps=args.steps, vectors=_optional_path(args.vectors), jobs=args.jobs)
-    elif args.name == "report":
+    else:  # "report": argparse allows no other choice
         path = runner.write_experiments(args.output, args.markdown)
         print(f"Written: {path}")
-    else:  # pragma: no cover  (argparse restricts the choices)
-        raise ValueError(json.dumps(args.name))
 
 
 def cmd_train_distributed(args: argparse.Namespace, extra: List[str]) -> None:
@@ -377,8 +378,8 @@ def cmd_baseline_config(args: argparse.Namespace) -> None:
 
 def cmd_train_speed(args: argparse.Namespace) -> None:
     """Training words/s, time to a dev F1 and peak RSS of finished training runs."""
-    from .speed import training_speed, training_speed_markdown
     from .report import read_training_log
+    from .speed import training_speed, training_speed_markdown
 
     runs = {}
     for name, folder in map(_named_path, args.run):
@@ -574,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id-column", default="id")
     p.set_defaults(func=cmd_annotate)
 
-    p = sub.add_parser("experiment", help="The seeds' RNN experiments (EXPERIMENTS.md).")
+    p = sub.add_parser("experiment", help="The seed texts' RNN claims, measured (EXPERIMENTS.md).")
     p.add_argument("name", choices=["long-range", "cells", "conll", "report"])
     p.add_argument("--output", type=Path, required=True, help="experiments output folder")
     p.add_argument("--corpus", type=Path, default=Path("corpus/conll2003"))

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import spacy
-from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+from seqeval.metrics import (
+    classification_report,
+    f1_score,
+    precision_score,
+    recall_score,
+)
 from seqeval.scheme import IOB2
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
@@ -25,14 +30,17 @@ from spacy.training import Example
 from spacy.vectors import Vectors
 from spacy.vocab import Vocab
 
-from .calibration import calibration_report
 from ..errors import Errors
 from ..layers.sentence_context import sentence_bounds
 from ..readers import with_sentences
+from .calibration import calibration_report
+from .corpora import DATASETS
 from .vector_table import has_row, is_keyed_table, read_table
 
 PERSON = "PER"
-PERSON_LABELS = {"PER", "PERSON", "person", "NAME", "PER.NAM"}
+# Every benchmark's person type (DatasetSpec.person_label), and OntoNotes' (the
+# pretrained pipelines'): the labels `normalize_label` maps to PER.
+PERSON_LABELS = frozenset({"PERSON"} | {spec.person_label for spec in DATASETS.values()})
 OUTSIDE = "O"
 # Keys of spaCy's scorer output that describe entities; the rest (token_acc,
 # speed, other components' scores) is not about this evaluation.

@@ -5,6 +5,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
+from ..errors import Errors
 from .calibration_plots import (
     PRECISION_RECALL_PNG,
     RELIABILITY_PNG,
@@ -12,7 +13,6 @@ from .calibration_plots import (
     plot_precision_recall,
     plot_reliability,
 )
-from ..errors import Errors
 from .evaluate import PERSON, metrics_markdown
 from .plotting import new_figure as _new_figure
 from .plotting import save_figure as _save

@@ -17,8 +17,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .calibration import reliability
 from ..errors import Errors
+from .calibration import reliability
 from .evaluate import read_gold_docs, retokenized
 
 # Temperatures tried: 0.25 to 8, evenly on a log scale (61 points, ~6% apart).

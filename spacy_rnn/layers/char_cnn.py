@@ -5,7 +5,15 @@ from typing import Callable, List, Optional, Tuple
 import numpy
 from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc
-from thinc.api import HashEmbed, Maxout, Model, chain, expand_window, reduce_max, with_array
+from thinc.api import (
+    HashEmbed,
+    Maxout,
+    Model,
+    chain,
+    expand_window,
+    reduce_max,
+    with_array,
+)
 from thinc.types import Ragged
 
 from .settings import check_positive

@@ -9,7 +9,15 @@ from typing import List, Optional, Sequence
 
 from spacy.ml.staticvectors import StaticVectors
 from spacy.tokens import Doc
-from thinc.api import Dropout, Maxout, Model, chain, concatenate, ragged2list, with_array
+from thinc.api import (
+    Dropout,
+    Maxout,
+    Model,
+    chain,
+    concatenate,
+    ragged2list,
+    with_array,
+)
 from thinc.types import Floats2d, Ragged
 
 from ..errors import Errors

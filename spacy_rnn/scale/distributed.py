@@ -34,8 +34,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .annotate import fit_worker_resources
 from ..errors import Errors
+from .annotate import fit_worker_resources
 
 META = "distributed.json"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ...training.diagnostics import pool_distance_profiles, read_diagnostics_log
+from ..evaluate import PERSON, normalize_label
 from ..report import _new_figure, _save, plot_gradient_flow, read_training_log
 
 LONG_RANGE_PNG = "long_range.png"
@@ -239,7 +240,7 @@ def bidirectional_verdicts(runs: Dict[str, Dict]) -> List[str]:
 
     def pair_right(analysis) -> bool:
         first, second = analysis["teddy"]
-        person = any(label in ("PER", "PERSON") and "Teddy" in text
+        person = any(normalize_label(label) == PERSON and "Teddy" in text
                      for text, label in first["ents"])
         return person and not any("Teddy" in text for text, _ in second["ents"])
 

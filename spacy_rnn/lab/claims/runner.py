@@ -4,7 +4,8 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from . import cells as cells_experiment
-from . import conll_grid, long_range as long_range_experiment
+from . import conll_grid
+from . import long_range as long_range_experiment
 from .analysis import analyze_run, training_words
 from .report import (
     bidirectional_verdicts,
