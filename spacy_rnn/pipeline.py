@@ -26,14 +26,15 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, torch2xp, xp2torch
+from thinc.api import Config, Model, Optimizer
 from thinc.types import Floats2d, Ints1d
 
 from . import architectures  # noqa: F401  (registers the architectures)
-from .decoding.confidence import Chain, make_chain, segment_log_probs
-from .decoding.crf import constrained_scores, crf_nll, viterbi_decode_numpy
+from .decoding.confidence import entity_confidences, make_chain
+from .decoding.losses import CRF_PARAMS, crf_loss, softmax_loss
+from .decoding.viterbi import decode_padded, length_groups, transition_scores
 from .errors import Errors, Warnings
-from .gold import MISSING, gold_indices
+from .gold import gold_indices
 from .layers.cluster_features import read_cluster_table, set_cluster_table
 from .layers.lexicon_features import read_lexicons, set_lexicons
 from .layers.vocab_embed import set_vocab_words
@@ -53,8 +54,6 @@ def _single_torch_thread_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_single_torch_thread_in_child)
-
-CRF_PARAMS = ("T", "start", "end")
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -261,13 +260,8 @@ class RNNTagger(TrainablePipe):
         docs of similar length (see viterbi_decode_numpy for why). Entity
         confidences, when on, are computed with the scores (emissions and
         transitions alike) divided by `temperature` (default: the component's),
-        which leaves the best path as it is. Docs are
-        grouped so that padding at most doubles a group's size: padding a whole
-        batch to its longest doc would make one long doc among many short ones
-        cost batch size x its length (gigabytes for a 100k-token doc in a batch
-        of 1000). With the softmax decoder every allowed transition scores 0, so
-        when a doc's per-token argmax is already a valid sequence it *is* the
-        Viterbi path, and only the other docs go through the time loop.
+        which leaves the best path as it is. Docs are grouped so that padding
+        at most doubles a group's size (see decoding/viterbi.py).
         """
         lengths = numpy.asarray([len(s) for s in scores], dtype="int64")
         out = TagPredictions(numpy.zeros((0,), dtype="int64") for _ in scores)
@@ -277,9 +271,10 @@ class RNNTagger(TrainablePipe):
         trans, start, end = self._transition_scores_numpy()
         scale = 1.0 / (self.temperature if temperature is None else temperature)
         chain = make_chain(trans * scale, start * scale, end * scale) if confidences else None
-        for group in _length_groups(lengths):
-            emissions, best = self._decode_padded([scores[i] for i in group], lengths[group],
-                                                  trans, start, end)
+        for group in length_groups(lengths):
+            emissions, best = decode_padded(
+                self.model.ops, [scores[i] for i in group], lengths[group], (trans, start, end),
+                self._allowed(), softmax=self.decoder == "softmax")
             for row, i in enumerate(group):
                 out[i] = best[row, : lengths[i]]
             if confidences is not None:
@@ -289,51 +284,15 @@ class RNNTagger(TrainablePipe):
         out.confidences = confidences
         return out
 
-    def _decode_padded(
-        self, scores: List[Floats2d], lengths: numpy.ndarray,
-        trans: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray,
-    ) -> Tuple[numpy.ndarray, numpy.ndarray]:
-        """The emissions the decoder reads (ndarray[B, T, K]: the scores, or their
-        log-softmax) and the best valid paths (ndarray[B, T]) of non-empty docs,
-        padded to the longest."""
-        ops = self.model.ops
-        emissions = ops.to_numpy(ops.pad(scores)).astype("float32")
-        if self.decoder != "softmax":
-            return emissions, viterbi_decode_numpy(emissions, lengths, trans, start, end)
-        emissions = _log_softmax(emissions)
-        best = emissions.argmax(axis=-1)
-        redo = numpy.flatnonzero(~self._valid_paths(best, lengths))
-        if len(redo):
-            best[redo] = viterbi_decode_numpy(emissions[redo], lengths[redo], trans, start, end)
-        return emissions, best
-
-    def _valid_paths(self, paths: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
-        """Which rows of `paths` (padded tag indices) obey the allowed transitions."""
-        a_trans, a_start, a_end = (numpy.asarray(a) for a in self._allowed())
-        rows = numpy.arange(len(paths))
-        valid = a_start[paths[:, 0]] & a_end[paths[rows, lengths - 1]]
-        if paths.shape[1] > 1:
-            inside = numpy.arange(1, paths.shape[1])[None, :] < lengths[:, None]
-            steps = a_trans[paths[:, :-1], paths[:, 1:]]
-            valid &= numpy.all(steps | ~inside, axis=1)
-        return valid
-
     def _transition_scores_numpy(self) -> Tuple[numpy.ndarray, ...]:
-        """Constrained transition, start and end scores on the host.
-
-        Forbidden entries are -inf, as in training (`constrained_scores`), so
-        no emission score, however large, can make a forbidden path win.
-        Every tag has an allowed predecessor, so no path is all -inf.
-        """
-        a_trans, a_start, a_end = (numpy.asarray(a) for a in self._allowed())
+        """Constrained transition, start and end scores on the host (-inf = forbidden)."""
         n = len(self.tag_names)
         if self.decoder == "crf":
             crf = self.model.get_ref("crf")
             learned = [self.model.ops.to_numpy(crf.get_param(name)) for name in CRF_PARAMS]
         else:
             learned = [numpy.zeros((n, n)), numpy.zeros(n), numpy.zeros(n)]
-        return tuple(numpy.where(a, x, -numpy.inf).astype("float32")
-                     for a, x in zip((a_trans, a_start, a_end), learned))
+        return transition_scores(self._allowed(), learned)
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
         """Write predicted tags to `doc.ents` (overwriting) or `token.tag_`; with
@@ -425,7 +384,7 @@ class RNNTagger(TrainablePipe):
         if self.decoder == "crf":
             loss, d_scores = self._crf_loss(scores, gold)
         else:
-            loss, d_scores = self._softmax_loss(scores, gold)
+            loss, d_scores = softmax_loss(self.model.ops, scores, gold, len(self.tag_names))
         if not numpy.isfinite(loss):
             raise ValueError(Errors.RNN015.format(name=self.name, loss=loss))
         return loss, d_scores
@@ -433,70 +392,24 @@ class RNNTagger(TrainablePipe):
     def _gold_indices(self, example: Example) -> numpy.ndarray:
         return gold_indices(example, self.tag_names, self.target, self.labels, self.name)
 
-    def _softmax_loss(
-        self, scores: List[Floats2d], gold: List[numpy.ndarray]
-    ) -> Tuple[float, List[Floats2d]]:
-        ops = self.model.ops
-        lengths = [len(s) for s in scores]
-        X = ops.flatten(scores) if sum(lengths) else ops.alloc2f(0, len(self.tag_names))
-        g = ops.asarray1i(numpy.concatenate(gold)) if gold else ops.alloc1i(0)
-        known = g >= 0
-        shifted = X - X.max(axis=1, keepdims=True)
-        log_z = ops.xp.log(ops.xp.exp(shifted).sum(axis=1, keepdims=True))
-        log_probs = shifted - log_z
-        rows = ops.xp.arange(len(g))[known]
-        loss = -float(log_probs[rows, g[known]].sum())
-        d_X = ops.xp.exp(log_probs)
-        d_X[rows, g[known]] -= 1.0
-        d_X[~known] = 0.0
-        return loss, ops.unflatten(d_X, lengths) if lengths else []
-
     def _crf_loss(
         self, scores: List[Floats2d], gold: List[numpy.ndarray]
     ) -> Tuple[float, List[Floats2d]]:
-        ops = self.model.ops
-        lengths = [len(s) for s in scores]
-        keep = [i for i, n in enumerate(lengths) if n]
-        d_scores = [ops.alloc2f(*s.shape) for s in scores]
-        if not keep:
-            return 0.0, d_scores
-        emissions = xp2torch(ops.pad([scores[i] for i in keep]), requires_grad=True)
-        mask = _length_mask([lengths[i] for i in keep], emissions.device)
-        gold_padded = numpy.full(mask.shape, MISSING, dtype="int64")
-        for row, i in enumerate(keep):
-            gold_padded[row, : lengths[i]] = gold[i]
-        gold_t = torch.as_tensor(gold_padded, device=emissions.device)
-        crf = self.model.get_ref("crf")
-        leaves = [xp2torch(crf.get_param(name), requires_grad=True) for name in CRF_PARAMS]
-        trans, start, end = self._constrain(*leaves)
-        per_doc = crf_nll(emissions, gold_t, mask, trans, start, end)
-        self._check_gold_paths(per_doc, gold, keep)
-        loss = per_doc.sum()
-        loss.backward()
-        for name, leaf in zip(CRF_PARAMS, leaves):
-            crf.inc_grad(name, torch2xp(leaf.grad))
-        d_padded = torch2xp(emissions.grad)
-        for row, i in enumerate(keep):
-            d_scores[i] = ops.as_contig(d_padded[row, : lengths[i]])
-        return float(loss.item()), d_scores
+        loss, d_scores, per_doc, rows = crf_loss(
+            self.model.ops, scores, gold, self.model.get_ref("crf"), self._allowed())
+        self._check_gold_paths(per_doc, gold, rows)
+        return loss, d_scores
 
-    def _check_gold_paths(self, per_doc: torch.Tensor, gold: List[numpy.ndarray],
+    def _check_gold_paths(self, per_doc: numpy.ndarray, gold: List[numpy.ndarray],
                           rows: List[int]) -> None:
         """An infinite NLL means the annotation itself breaks the scheme: say so,
         rather than blame the learning rate (RNN015)."""
-        bad = numpy.flatnonzero(numpy.isposinf(per_doc.detach().cpu().numpy()))
+        bad = numpy.flatnonzero(numpy.isposinf(per_doc))
         if len(bad):
             names = self.tag_names
             doc = rows[int(bad[0])]
             tags = " ".join(names[t] if t >= 0 else "-" for t in gold[doc])
             raise ValueError(Errors.RNN060.format(name=self.name, doc=doc, tags=tags))
-
-    def _constrain(
-        self, trans: torch.Tensor, start: torch.Tensor, end: torch.Tensor
-    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Set forbidden transitions (per the tag scheme) to -inf."""
-        allowed = tuple(torch.as_tensor(a, device=trans.device) for a in self._allowed())
-        return constrained_scores(trans, start, end, allowed)  # type: ignore[arg-type]
 
     def _allowed(self) -> Tuple[numpy.ndarray, ...]:
         names = tuple(self.tag_names)
@@ -531,12 +444,12 @@ class RNNTagger(TrainablePipe):
             the training examples.
         clusters (Optional[str]): where the Brown cluster table of a model with
             cluster features comes from: "spacy-lookups-data" (the language's
-            lexeme_cluster table) or a file (see models/clusters.py). The table
+            lexeme_cluster table) or a file (see layers/cluster_features.py). The table
             is saved with the model.
         lexicons (Optional[Union[str, Dict[str, str]]]): the phrase lists of a
             model with lexicon features, {list name: file} or a folder whose
             *.txt files are the lists (one phrase per line, see
-            models/lexicon.py). The lists are saved with the model.
+            layers/lexicon_features.py). The lists are saved with the model.
         """
         validate_get_examples(get_examples, "RNNTagger.initialize")
         if labels is not None:
@@ -680,49 +593,6 @@ class TagPredictions(list):
     entities' probabilities in order of their start (None when off)."""
 
     confidences: Optional[List[numpy.ndarray]] = None
-
-
-def entity_confidences(
-    emissions: numpy.ndarray, lengths: numpy.ndarray, best: numpy.ndarray, chain: Chain,
-) -> List[numpy.ndarray]:
-    """Exact probabilities of the entities of each row's best BILUO path.
-
-    emissions (ndarray[B, T, K]), best (ndarray[B, T]) padded; lengths (ndarray[B]).
-    RETURNS (List[ndarray]): per row, its entities' probabilities, by start.
-    """
-    inside = numpy.arange(best.shape[1])[None, :] < lengths[:, None]
-    code = numpy.where(inside & (best > 0), (best - 1) % 4, -1)  # 0 B, 1 I, 2 L, 3 U
-    rows, starts = numpy.nonzero((code == 0) | (code == 3))
-    _, ends = numpy.nonzero((code == 2) | (code == 3))
-    probs = numpy.zeros((0,), dtype="float32")
-    if len(rows):
-        labels = (best[rows, starts] - 1) // 4
-        log_p = segment_log_probs(emissions, lengths, chain, rows, starts, ends, labels)
-        probs = numpy.clip(numpy.exp(log_p), 0.0, 1.0).astype("float32")
-    return numpy.split(probs, numpy.cumsum(numpy.bincount(rows, minlength=len(best)))[:-1])
-
-
-def _length_groups(lengths: numpy.ndarray) -> List[numpy.ndarray]:
-    """Indices of the non-empty docs, longest first, in groups whose lengths are
-    all above half the group's longest, so padding a group at most doubles it."""
-    order = numpy.argsort(-lengths, kind="stable")
-    order = order[lengths[order] > 0]
-    groups: List[numpy.ndarray] = []
-    while len(order):
-        n = int(numpy.count_nonzero(2 * lengths[order] > lengths[order[0]]))
-        groups.append(order[:n])
-        order = order[n:]
-    return groups
-
-
-def _log_softmax(x: numpy.ndarray) -> numpy.ndarray:
-    shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted - numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def _length_mask(lengths: Sequence[int], device: torch.device) -> torch.Tensor:
-    lengths_t = torch.as_tensor(lengths, device=device)
-    return torch.arange(int(max(lengths)), device=device).unsqueeze(0) < lengths_t.unsqueeze(1)
 
 
 def _ids_to_spans(

@@ -2,7 +2,7 @@
 
 Why a reader of its own: spaCy's `spacy.Corpus.v1` either splits each document
 into its sentences (gold_preproc = true) or re-tokenizes its text and forgets
-where the sentences were (false). Document context (models/context.py) needs
+where the sentences were (false). Document context (layers/sentence_context.py) needs
 both the corpus's own tokens and the sentence boundaries on the doc the model
 reads, which is what the CoNLL setting gives a system too (sentences and
 documents marked, entities scored on the given tokens).

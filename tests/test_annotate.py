@@ -10,7 +10,12 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_rnn.scale.annotate import Progress, annotate, fit_worker_resources, read_corpus
+from spacy_rnn.scale.annotate import (
+    Progress,
+    annotate,
+    fit_worker_resources,
+    read_corpus,
+)
 
 from .corpus import TRAIN_DATA, make_examples, make_nlp, train
 

@@ -4,6 +4,7 @@ import spacy
 import srsly
 from spacy.tokens import DocBin
 
+from spacy_rnn.lab.cli import main
 from spacy_rnn.lab.speed import (
     BLANK,
     batch_scaling,
@@ -13,7 +14,6 @@ from spacy_rnn.lab.speed import (
     training_speed,
     training_speed_markdown,
 )
-from spacy_rnn.lab.cli import main
 
 from .corpus import TRAIN_DATA, make_examples, make_nlp, train
 

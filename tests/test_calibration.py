@@ -111,7 +111,12 @@ def test_evaluate_and_report_include_calibration(tmp_path):
 
 
 def test_temperature_fit_keeps_entities_lowers_log_loss_and_is_saved(tmp_path):
-    from spacy_rnn.lab.temperature import GRID, calibrate_model, fit_temperature, log_loss
+    from spacy_rnn.lab.temperature import (
+        GRID,
+        calibrate_model,
+        fit_temperature,
+        log_loss,
+    )
 
     fix_random_seed(0)
     nlp = make_nlp()

@@ -6,7 +6,12 @@ import pytest
 from spacy.strings import get_string_id
 from thinc.api import fix_random_seed
 
-from spacy_rnn.layers.cluster_features import FOUND, NO_CLUSTER, cluster_keys, read_cluster_table
+from spacy_rnn.layers.cluster_features import (
+    FOUND,
+    NO_CLUSTER,
+    cluster_keys,
+    read_cluster_table,
+)
 
 from .corpus import make_examples, make_nlp, predict_in_fresh_process, train
 

@@ -1,4 +1,4 @@
-"""Document context: sentence windows (models/context.py) and the Documents reader."""
+"""Document context: sentence windows (layers/sentence_context.py) and the Documents reader."""
 import numpy
 import pytest
 import spacy
@@ -8,8 +8,12 @@ from spacy.util import registry
 from thinc.api import Model, fix_random_seed
 
 from spacy_rnn.lab.evaluate import by_sentence
-from spacy_rnn.layers.sentence_context import SentenceContext, sentence_bounds, window_layout
 from spacy_rnn.layers.rnn_encoder import RNNEncoderLayer
+from spacy_rnn.layers.sentence_context import (
+    SentenceContext,
+    sentence_bounds,
+    window_layout,
+)
 
 from .corpus import make_nlp
 

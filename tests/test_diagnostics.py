@@ -6,13 +6,13 @@ import pytest
 from spacy.cli.train import train as spacy_train
 from thinc.api import Adam, fix_random_seed
 
+from spacy_rnn.lab.report import plot_gradient_flow, write_report
 from spacy_rnn.training.diagnostics import (
     GradientDiagnostics,
     input_gradient_norms,
     make_diagnostics_logger,
     pool_distance_profiles,
 )
-from spacy_rnn.lab.report import plot_gradient_flow, write_report
 
 from .conftest import REPO
 from .corpus import make_examples, make_nlp, train

@@ -14,8 +14,12 @@ import torch.multiprocessing
 from spacy.tokens import DocBin
 from thinc.api import SGD, fix_random_seed
 
-from spacy_rnn.scale.distributed import (allreduce_mean_gradients, checksum, data_parallel_step,
-                                   gradient_buffers)
+from spacy_rnn.scale.distributed import (
+    allreduce_mean_gradients,
+    checksum,
+    data_parallel_step,
+    gradient_buffers,
+)
 
 from .conftest import REPO
 from .corpus import TRAIN_DATA, make_examples, make_nlp

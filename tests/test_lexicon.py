@@ -5,12 +5,12 @@ from spacy.lang.en import English
 from thinc.api import fix_random_seed
 
 from spacy_rnn.layers.lexicon_features import (
+    NONE,
     B,
     I,
     L,
-    NONE,
-    U,
     LexiconFeatures,
+    U,
     batch_codes,
     read_lexicons,
     set_lexicons,

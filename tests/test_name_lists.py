@@ -5,7 +5,6 @@ import sys
 import pytest
 
 from spacy_rnn.lab.cli import main
-from spacy_rnn.layers.lexicon_features import read_lexicons
 from spacy_rnn.lab.name_lists import (
     CENSUS_REST,
     FIRST_NAMES,
@@ -17,6 +16,7 @@ from spacy_rnn.lab.name_lists import (
     first_name_counts,
     package_file,
 )
+from spacy_rnn.layers.lexicon_features import read_lexicons
 
 # Log-probabilities as spaCy's en_lexeme_prob gives them (case-sensitive).
 PROBS = {"the": -3.5, "The": -6.0, "will": -6.2, "Will": -9.8, "said": -7.3, "Said": -12.3,

@@ -12,7 +12,15 @@ from thinc.api import fix_random_seed
 from spacy_rnn.pipeline import DEFAULT_MODEL_CONFIG, RNNTagger
 from spacy_rnn.tags import is_valid_biluo
 
-from .corpus import PARTIAL_DATA, SETTINGS, TAG_DATA, TRAIN_DATA, make_examples, make_nlp, train
+from .corpus import (
+    PARTIAL_DATA,
+    SETTINGS,
+    TAG_DATA,
+    TRAIN_DATA,
+    make_examples,
+    make_nlp,
+    train,
+)
 
 
 def test_factory_default_config():

@@ -4,8 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import spacy_rnn  # noqa: F401  (registers everything through the decorators)
 from spacy.util import registry
+
+import spacy_rnn  # noqa: F401  (registers everything through the decorators)
 
 SETUP_CFG = Path(__file__).parent.parent / "setup.cfg"
 # setup.cfg entry-point group -> spaCy registry.

@@ -7,7 +7,13 @@ from spacy.vectors import Vectors
 
 from spacy_rnn.lab.cli import main
 from spacy_rnn.lab.vector_table import (
-    coverage_by_type, has_row, read_table, summary_markdown, table_summary, words_per_row)
+    coverage_by_type,
+    has_row,
+    read_table,
+    summary_markdown,
+    table_summary,
+    words_per_row,
+)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from spacy.tokens import Doc
 from spacy.training import Example, biluo_tags_to_spans, iob_to_biluo
 from spacy.util import minibatch
 
-import spacy_rnn.pipeline as pipeline
+import spacy_rnn.decoding.losses as pipeline  # where the component computes the CRF loss
 from spacy_rnn.layers import crf as new_crf
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names
 

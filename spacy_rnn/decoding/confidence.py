@@ -22,7 +22,7 @@ whole cost.
 
 Shapes: B = docs, T = longest doc, K = tags, E = entities.
 """
-from typing import NamedTuple, Tuple
+from typing import List, NamedTuple, Tuple
 
 import numpy
 
@@ -162,3 +162,23 @@ def segment_log_probs(
              - cum_inside[rows, starts, labels])
     score = score + numpy.where(multi, through + inner + emissions[rows, ends, last], 0.0)
     return score + betas[rows, ends, last] - log_z[rows]
+
+
+def entity_confidences(
+    emissions: numpy.ndarray, lengths: numpy.ndarray, best: numpy.ndarray, chain: Chain,
+) -> List[numpy.ndarray]:
+    """Exact probabilities of the entities of each row's best BILUO path.
+
+    emissions (ndarray[B, T, K]), best (ndarray[B, T]) padded; lengths (ndarray[B]).
+    RETURNS (List[ndarray]): per row, its entities' probabilities, by start.
+    """
+    inside = numpy.arange(best.shape[1])[None, :] < lengths[:, None]
+    code = numpy.where(inside & (best > 0), (best - 1) % 4, -1)  # 0 B, 1 I, 2 L, 3 U
+    rows, starts = numpy.nonzero((code == 0) | (code == 3))
+    _, ends = numpy.nonzero((code == 2) | (code == 3))
+    probs = numpy.zeros((0,), dtype="float32")
+    if len(rows):
+        labels = (best[rows, starts] - 1) // 4
+        log_p = segment_log_probs(emissions, lengths, chain, rows, starts, ends, labels)
+        probs = numpy.clip(numpy.exp(log_p), 0.0, 1.0).astype("float32")
+    return numpy.split(probs, numpy.cumsum(numpy.bincount(rows, minlength=len(best)))[:-1])

@@ -46,9 +46,9 @@ def BiRNNTagger(
     nO (Optional[int]): number of tags; normally inferred at initialization.
     context_width (Optional[int]): null = the encoder reads each doc whole; an
         int = it reads each sentence of a doc (token.is_sent_start) with this
-        many tokens of document context on either side (see models/context.py).
+        many tokens of document context on either side (see layers/sentence_context.py).
     document_memory (bool): give each token, beside its own state, the mean state
-        of the doc's tokens of the same lowercase form (models/doc_memory.py).
+        of the doc's tokens of the same lowercase form (layers/document_memory.py).
     RETURNS (Model[List[Doc], List[Floats2d]]): emission scores per doc.
     """
     if decoder not in DECODERS:
