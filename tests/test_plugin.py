@@ -2,13 +2,14 @@
 import configparser
 import subprocess
 import sys
-from pathlib import Path
 
 from spacy.util import registry
 
 import spacy_rnn  # noqa: F401  (registers everything through the decorators)
 
-SETUP_CFG = Path(__file__).parent.parent / "setup.cfg"
+from .conftest import REPO
+
+SETUP_CFG = REPO / "setup.cfg"
 # setup.cfg entry-point group -> spaCy registry.
 GROUPS = {
     "spacy_factories": "factories",

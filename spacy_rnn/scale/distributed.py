@@ -20,7 +20,7 @@ of one configured batch, so the config's grad_clip, L2 and (for SGD)
 learn_rate mean what they mean in `spacy train` with one batch per step, and
 Adam (whose step does not change when every gradient is scaled by the same
 factor, up to eps) takes the union batch's step wherever grad_clip does not
-clip. tests/test_distributed.py checks the step with 2 processes.
+clip. tests/scale/test_distributed.py checks the step with 2 processes.
 
 Rank 0 evaluates on the dev set and saves a normal spaCy pipeline (with the
 optimizer's parameter averages, as `spacy train` does) that `spacy.load`

@@ -36,7 +36,7 @@ so z_t is the share of the *old* state kept (h_t = z h_(t-1) + (1-z) h~, not
 reset gate multiplies W_hn h_(t-1) + b_hn *after* the matrix product (Cho et al.
 2014 apply it before: W_hn (r_t * h_(t-1))). LSTM: i, f, g, o gates in that order,
 c_t = f c_(t-1) + i g, h_t = o tanh(c_t), with two bias vectors per layer. RNN:
-h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh). `tests/test_recurrences.py`
+h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh). `tests/layers/test_recurrences.py`
 checks each cell of the component against a NumPy implementation of these
 equations with the same weights, both directions and padded batches included.
 """

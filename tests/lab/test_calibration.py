@@ -17,7 +17,7 @@ from spacy_rnn.lab.calibration import (
 )
 from spacy_rnn.lab.evaluate import evaluate_model, normalize_label, write_metrics
 
-from .corpus import TRAIN_DATA, make_examples, make_nlp, train
+from ..corpus import TRAIN_DATA, make_examples, make_nlp, train
 
 
 def test_reliability_bins_and_ece_by_hand():

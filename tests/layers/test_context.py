@@ -15,7 +15,7 @@ from spacy_rnn.layers.sentence_context import (
     window_layout,
 )
 
-from .corpus import make_nlp
+from ..corpus import make_nlp
 
 WIDTH = 5
 

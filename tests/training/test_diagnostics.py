@@ -14,9 +14,9 @@ from spacy_rnn.training.diagnostics import (
     pool_distance_profiles,
 )
 
-from .conftest import REPO
-from .corpus import make_examples, make_nlp, train
-from .test_configs import tiny_corpus  # noqa: F401  (fixture)
+from ..conftest import REPO
+from ..corpus import make_examples, make_nlp, train
+from ..test_configs import tiny_corpus  # noqa: F401  (fixture)
 
 SMALL = {
     "@architectures": "spacy_rnn.BiRNNTagger.v1",

@@ -13,7 +13,7 @@ from spacy_rnn.decoding.confidence import (
 )
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names
 
-from .corpus import make_examples, make_nlp, train
+from ..corpus import make_examples, make_nlp, train
 
 LABELS = ["A", "B"]
 

@@ -13,7 +13,7 @@ from spacy_rnn.layers.cluster_features import (
     read_cluster_table,
 )
 
-from .corpus import make_examples, make_nlp, predict_in_fresh_process, train
+from ..corpus import make_examples, make_nlp, predict_in_fresh_process, train
 
 # Brown paths (bit strings), as wcluster writes them: bits, word, count.
 BROWN = "0110\tHarry\t10\n0111\tRon\t7\n10\tLondon\t5\n1101100\tspell\t3\n"

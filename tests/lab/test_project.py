@@ -9,7 +9,7 @@ import pytest
 
 from spacy_rnn.lab.corpora import DATASETS
 
-from .conftest import REPO, SHARED, require_ner_data
+from ..conftest import REPO, SHARED, require_ner_data
 
 
 def make_project_copy(tmp_path: Path) -> Path:

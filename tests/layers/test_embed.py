@@ -8,7 +8,7 @@ from thinc.api import fix_random_seed
 
 from spacy_rnn.layers.vocab_embed import VocabEmbed, set_vocab_words
 
-from .corpus import make_examples, make_nlp, train
+from ..corpus import make_examples, make_nlp, train
 
 WORDS = ["harry", "potter", "met", "ron"]
 

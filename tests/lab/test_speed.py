@@ -15,7 +15,7 @@ from spacy_rnn.lab.speed import (
     training_speed_markdown,
 )
 
-from .corpus import TRAIN_DATA, make_examples, make_nlp, train
+from ..corpus import TRAIN_DATA, make_examples, make_nlp, train
 
 
 def test_benchmark_inference_alternates_and_compares():

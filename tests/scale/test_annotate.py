@@ -17,7 +17,7 @@ from spacy_rnn.scale.annotate import (
     read_corpus,
 )
 
-from .corpus import TRAIN_DATA, make_examples, make_nlp, train
+from ..corpus import TRAIN_DATA, make_examples, make_nlp, train
 
 N_DOCS = 3000
 N_SHARDS = 4

@@ -31,7 +31,7 @@ from spacy_rnn.tags import (
     normalize_to_iob2,
 )
 
-from .conftest import require_ner_data
+from ..conftest import require_ner_data
 
 CONLL_TRAIN = """-DOCSTART- -X- -X- O
 

@@ -13,8 +13,8 @@ from spacy_rnn.lab.claims import conll_grid, long_range
 from spacy_rnn.lab.claims.analysis import recall_by_novelty, teddy_pair
 from spacy_rnn.lab.claims.report import _long_range_verdicts, long_range_section
 
-from .conftest import require_ner_data
-from .corpus import make_examples, make_nlp, train
+from ..conftest import require_ner_data
+from ..corpus import make_examples, make_nlp, train
 from .test_project import make_project_copy
 
 

@@ -21,8 +21,8 @@ from spacy_rnn.scale.distributed import (
     gradient_buffers,
 )
 
-from .conftest import REPO
-from .corpus import TRAIN_DATA, make_examples, make_nlp
+from ..conftest import REPO
+from ..corpus import TRAIN_DATA, make_examples, make_nlp
 
 WORLD = 2
 # Plain SGD: a step linear in the gradient (no clipping, decay, momentum or

@@ -16,7 +16,7 @@ from spacy_rnn.layers.lexicon_features import (
     set_lexicons,
 )
 
-from .corpus import make_examples, make_nlp, predict_in_fresh_process, train
+from ..corpus import make_examples, make_nlp, predict_in_fresh_process, train
 
 MODEL = {"embed": {"@architectures": "spacy_rnn.TokenEmbed.v1", "lexicon_width": 8}}
 FIRST = "Harry\nRon\nHermione\nLuna\n"

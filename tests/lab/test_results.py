@@ -6,7 +6,7 @@ from spacy_rnn.lab.cli import main
 from spacy_rnn.lab.report import plot_results
 from spacy_rnn.lab.results import aggregate, read_metrics, results_markdown
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 def metrics(dataset, config, seed, f1, per_f1, seconds=None):

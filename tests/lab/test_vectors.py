@@ -25,7 +25,7 @@ from spacy_rnn.lab.vectors import (
     vectors_table,
 )
 
-from .corpus import make_examples, make_nlp
+from ..corpus import make_examples, make_nlp
 
 # Rows of a tiny lowercased table, as GloVe 6B's are.
 WORDS = ["the", ",", "paris", "blackburn", "o'neil"]

@@ -6,8 +6,8 @@ from spacy.lang.en import English
 from spacy.tokens import DocBin
 from thinc.api import fix_random_seed
 
-from .conftest import REPO
-from .corpus import TRAIN_DATA, make_examples
+from ..conftest import REPO
+from ..corpus import TRAIN_DATA, make_examples
 
 LISTENER_WIDTH = 24
 TOKEN_EMBED = {"@architectures": "spacy_rnn.TokenEmbed.v1", "width": 32, "char_width": None}

@@ -10,7 +10,7 @@ from thinc.api import fix_random_seed
 from spacy_rnn import __version__
 from spacy_rnn.lab.packaging import REQUIREMENT, package_meta
 
-from .corpus import make_examples, make_nlp, train
+from ..corpus import make_examples, make_nlp, train
 
 TEXTS = ["Harry Potter met Hermione Granger in London", "Teddy bears are on sale",
          "Ron Weasley and Luna Lovegood left Hogwarts"]

@@ -6,7 +6,7 @@ from spacy.cli.init_config import init_config
 from spacy_rnn.lab.baselines import VARIANTS, spacy_ner_config
 from spacy_rnn.lab.cli import main
 
-from .corpus import make_examples
+from ..corpus import make_examples
 
 
 def _settings(config, prefix=()):
