@@ -176,6 +176,8 @@ class Errors(metaclass=ErrorsWithCodes):
               "'spacy-rnn[project]' (or pip install {package}).")
     RNN094 = ("name-lists cannot use {path}: {problem}.")
     RNN095 = ("spacy_rnn.Documents.v1 cannot read: {problem}.")
+    RNN096 = ("No config '{name}': not a .cfg file, nor a config or variant in {folder} "
+              "(configs: {known}).")
 
 
 class Warnings(metaclass=ErrorsWithCodes):

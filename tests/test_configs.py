@@ -8,27 +8,61 @@ from spacy.cli.train import train as spacy_train
 from spacy.tokens import DocBin
 from spacy.util import load_config, load_model_from_config
 
+from spacy_rnn.lab.recipes import read_variants, resolve_config
+
 from .conftest import REPO
 from .corpus import TRAIN_DATA
 
-CONFIGS = sorted((REPO / "configs").glob("*.cfg"))
+CONFIGS_DIR = REPO / "configs"
+CONFIG_FILES = sorted(CONFIGS_DIR.glob("*.cfg"))
+# Every name a user can train: the files and the named variants of variants.yml.
+NAMES = [p.stem for p in CONFIG_FILES] + sorted(read_variants(CONFIGS_DIR))
 
 
 def test_configs_exist():
-    names = {p.name for p in CONFIGS}
-    assert {"lstm.cfg", "gru.cfg", "rnn.cfg", "lstm-crf.cfg", "lstm-vectors.cfg"} <= names
+    assert {"lstm", "gru", "rnn", "lstm-crf", "lstm-vectors", "lstm-glove-clusters"} <= set(NAMES)
+    # Few files: the ablations are variants, not copies.
+    assert len(CONFIG_FILES) <= 6
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
-def test_config_builds(path, tmp_path):
-    config = load_config(path)
+def test_variants_are_small_and_name_real_settings():
+    """A variant is a config of this folder plus a few overrides, each of a
+    setting its config has (a misspelt key would silently add a new one)."""
+    for name, variant in read_variants(CONFIGS_DIR).items():
+        base, overrides = resolve_config(name, CONFIGS_DIR)
+        assert base.parent == CONFIGS_DIR and 1 <= len(overrides) <= 4, name
+        config = load_model_from_config(load_config(base), auto_fill=True).config
+        for key in overrides:
+            section = config
+            *parents, leaf = key.split(".")
+            for part in parents:
+                section = section[part]
+            assert leaf in section, (name, key)
+
+
+def test_unknown_config_name_is_named():
+    with pytest.raises(ValueError, match="RNN096.*'lstm-typo'.*gru"):
+        resolve_config("lstm-typo", CONFIGS_DIR)
+    # A path to a config that became a variant still works.
+    assert resolve_config(CONFIGS_DIR / "gru.cfg", Path("elsewhere"))[1] == {
+        "components.rnn_tagger.model.cell": "gru"}
+
+
+def load_named(name, overrides=None):
+    base, variant = resolve_config(name, CONFIGS_DIR)
+    return base, load_config(base, overrides={**variant, **(overrides or {})})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_config_builds(name, tmp_path):
+    base, config = load_named(name)
     if "tok2vec" in config["components"]:
         # Sourced from the vectors' pipeline: give it a (tiny) one.
         source = spacy.blank("en")
         source.add_pipe("tok2vec")
         source.initialize()
         source.to_disk(tmp_path / "source")
-        config = load_config(path, overrides={"paths.vectors": str(tmp_path / "source")})
+        base, config = load_named(name, {"paths.vectors": str(tmp_path / "source")})
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     sourced = ["tok2vec"] if "tok2vec" in config["components"] else []
     assert nlp.pipe_names == sourced + ["rnn_tagger"]
@@ -54,7 +88,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize(
-    "name", ["lstm.cfg", "lstm-crf.cfg", "lstm-vectors.cfg", "lstm-tuned-vectors-unk.cfg", "onehot.cfg"])
+    "name", ["lstm", "lstm-crf", "lstm-vectors", "lstm-tuned-vectors-unk", "onehot"])
 def test_spacy_train_runs_config(name, tiny_corpus, tmp_path):
     """`spacy train` with the plugin found through its entry points, then spacy.load."""
     overrides = {
@@ -66,10 +100,11 @@ def test_spacy_train_runs_config(name, tiny_corpus, tmp_path):
     }
     if "vectors" in name:
         overrides["paths.vectors"] = str(tiny_corpus / "vectors")
-    if name == "lstm-tuned-vectors-unk.cfg":
+    if name == "lstm-tuned-vectors-unk":
         # The vocabulary rows start from the vectors, so they share their width.
         overrides["components.rnn_tagger.model.embed.vocab_width"] = 8
-    spacy_train(REPO / "configs" / name, tmp_path / "out", overrides=overrides)
+    base, variant = resolve_config(name, CONFIGS_DIR)
+    spacy_train(base, tmp_path / "out", overrides={**variant, **overrides})
     nlp = spacy.load(tmp_path / "out" / "model-last")
     assert nlp.get_pipe("rnn_tagger").labels == ("LOC", "ORG", "PER")
     assert (tmp_path / "log.jsonl").read_text().count("\n") >= 2

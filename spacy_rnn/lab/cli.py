@@ -49,24 +49,28 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
     from spacy.cli.train import train
 
     from .corpora import get_dataset
+    from .recipes import resolve_config
     from .speed import peak_rss_mb
 
+    config_path, variant = resolve_config(args.config_path, args.configs)
     extra = extra + overrides_from_pairs(args.overrides)
     overrides = dataset_overrides(
-        args.config_path, get_dataset(args.dataset).lang, parse_config_overrides(extra))
+        config_path, get_dataset(args.dataset).lang,
+        {**variant, **parse_config_overrides(extra)})
     # Before training: an empty source fails here, with the setting named.
-    sourced = sourced_components(args.config_path, overrides)
+    sourced = sourced_components(config_path, overrides)
     start = time.time()
-    train(args.config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
+    train(config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
     # Wall time and machine, so a results table can say what each row cost.
     srsly.write_json(args.output / TRAIN_META, {
         "seconds": round(time.time() - start, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "hardware": _hardware(args.gpu_id),
-        "config": str(args.config_path),
+        "config": str(config_path),
+        "config_name": str(args.config_path),
         "overrides": {k: v for k, v in overrides.items() if not isinstance(v, Path)},
-        "gold_preproc": trained_on_gold_tokens(args.config_path, overrides),
-        **training_budget(args.config_path, overrides),
+        "gold_preproc": trained_on_gold_tokens(config_path, overrides),
+        **training_budget(config_path, overrides),
         "sourced_components": sourced,
     })
 
@@ -345,10 +349,13 @@ def cmd_train_distributed(args: argparse.Namespace, extra: List[str]) -> None:
     from spacy.cli._util import parse_config_overrides
 
     from ..scale.distributed import same_weights, train_distributed
+    from .recipes import resolve_config
 
-    meta = train_distributed(args.config_path, args.output, workers=args.workers,
+    config_path, variant = resolve_config(args.config_path, args.configs)
+    meta = train_distributed(config_path, args.output, workers=args.workers,
                              use_gpu=args.use_gpu, cpus_per_worker=args.cpus_per_worker,
-                             max_steps=args.max_steps, overrides=parse_config_overrides(extra))
+                             max_steps=args.max_steps,
+                             overrides={**variant, **parse_config_overrides(extra)})
     print(srsly.json_dumps({k: v for k, v in meta.items() if k != "dev_scores"}))
     print(f"identical weights on all {meta['workers']} workers: {same_weights(meta)}")
 
@@ -419,7 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_preprocess)
 
     p = sub.add_parser("train", help="spacy train, with the dataset's language set.")
-    p.add_argument("config_path", type=Path)
+    p.add_argument("config_path", type=Path,
+                   help="a .cfg file, or a config or variant name in --configs")
+    p.add_argument("--configs", type=Path, default=Path("configs"),
+                   help="the folder of configs and variants.yml")
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--gpu-id", type=int, default=-1)
@@ -550,7 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JSON-lines gradient-flow log (spacy_rnn.DiagnosticsLogger.v1)")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("train-distributed", help="Data-parallel training with Ray Train.")
-    p.add_argument("config_path", type=Path)
+    p.add_argument("config_path", type=Path,
+                   help="a .cfg file, or a config or variant name in --configs")
+    p.add_argument("--configs", type=Path, default=Path("configs"))
     p.add_argument("--output", type=Path, required=True, help="where rank 0 saves the pipeline")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--use-gpu", action="store_true")

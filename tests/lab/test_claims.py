@@ -13,7 +13,7 @@ from spacy_rnn.lab.claims import conll_grid, long_range
 from spacy_rnn.lab.claims.analysis import recall_by_novelty, teddy_pair
 from spacy_rnn.lab.claims.report import _long_range_verdicts, long_range_section
 
-from ..conftest import require_ner_data
+from ..conftest import REPO, require_ner_data
 from ..corpus import make_examples, make_nlp, train
 from .test_project import make_project_copy
 
@@ -56,15 +56,19 @@ def test_long_range_section_renders_table_and_plot(tmp_path):
 
 
 def test_run_command_applies_the_runs_overrides(tmp_path):
-    cmd = conll_grid.run_command("gru", tmp_path, tmp_path / "out", tmp_path, max_steps=50,
+    configs = REPO / "configs"
+    cmd = conll_grid.run_command("gru", tmp_path, tmp_path / "out", configs, max_steps=50,
                                  seed=3, vectors=None, diagnose_every=5)
     pairs = dict(zip(cmd[::2], cmd[1::2]))
     assert "--components.rnn_tagger.model.cell" in cmd and "gru" in cmd
     assert cmd[cmd.index("--system.seed") + 1] == "3"
     assert cmd[cmd.index("--training.logger.diagnose_every") + 1] == "5"
     assert cmd[cmd.index("--paths.vectors") + 1] == "null"
-    clip = conll_grid.run_command("clip-off", tmp_path, tmp_path, tmp_path, max_steps=5000,
+    clip = conll_grid.run_command("clip-off", tmp_path, tmp_path, configs, max_steps=5000,
                                   seed=0, vectors=None, diagnose_every=5)
+    # "rnn" is a variant: lstm.cfg with the cell overridden.
+    assert clip[4] == str(configs / "lstm.cfg")
+    assert clip[clip.index("--components.rnn_tagger.model.cell") + 1] == "rnn"
     assert clip[clip.index("--training.max_steps") + 1] == str(conll_grid.CLIP_STEPS)
     assert clip[clip.index("--training.optimizer.grad_clip") + 1] == "0.0"
     assert pairs  # the command is a flat list of flags and values

@@ -263,7 +263,7 @@ def test_a_tagger_with_a_sourced_tok2vec_is_not_credited_over_a_baseline_without
 
 
 @pytest.mark.parametrize("config,expected", [
-    ("lstm-vectors-unk.cfg", []), ("lstm-vectors-unk-t2v.cfg", ["tok2vec"])])
+    ("lstm-crf-unk.cfg", []), ("lstm-vectors-unk-t2v.cfg", ["tok2vec"])])
 def test_train_meta_records_the_sourced_components(config, expected):
     from spacy_rnn.lab.cli import sourced_components
     overrides = {"paths.vectors": "some/pipeline"}
@@ -277,7 +277,7 @@ def test_train_meta_records_the_sourced_components(config, expected):
 ])
 def test_train_meta_records_the_resolved_budget(overrides, expected):
     from spacy_rnn.lab.cli import training_budget
-    assert training_budget(REPO / "configs" / "lstm-vectors-unk.cfg", overrides) == expected
+    assert training_budget(REPO / "configs" / "lstm-crf-unk.cfg", overrides) == expected
 
 
 @pytest.mark.parametrize("training,label", [

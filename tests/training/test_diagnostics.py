@@ -156,7 +156,8 @@ def test_spacy_train_writes_diagnostics_log(every, tiny_corpus, tmp_path):  # no
         "training.eval_frequency": 3,
     }
     overrides["paths.log"] = str(tmp_path / "log.jsonl")
-    spacy_train(REPO / "configs" / "gru.cfg", tmp_path / "out", overrides=overrides)
+    overrides["components.rnn_tagger.model.cell"] = "gru"
+    spacy_train(REPO / "configs" / "lstm.cfg", tmp_path / "out", overrides=overrides)
     # spaCy's training log, with the wall time and words seen at each evaluation.
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [row["step"] for row in log] == [0, 3, 6]

@@ -16,13 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..recipes import resolve_config
+
 EMBED = "components.rnn_tagger.model.embed"
 MODEL = "components.rnn_tagger.model"
 HIGH_LEARN_RATE = 0.05
 SGD_LEARN_RATE = 0.01
 CLIP_STEPS = 400
 
-# name -> (config in ../configs, overrides, the question it answers)
+# name -> (config or variant in ../configs, overrides, the question it answers)
 RUNS: Dict[str, Tuple[str, Dict[str, object], str]] = {
     "lstm": ("lstm", {}, "cells"),
     "gru": ("lstm", {f"{MODEL}.cell": "gru"}, "cells"),
@@ -70,7 +72,8 @@ def run_command(name: str, corpus: Path, out: Path, configs: Path, *, max_steps:
         "training.logger.diagnose_every": diagnose_every,
         **overrides,
     }
-    config_path = configs / f"{config}.cfg"
+    config_path, variant = resolve_config(config, configs)
+    settings = {**variant, **settings}
     if name in SGD_RUNS:
         config_path = sgd_config(config_path, out)
     cmd = [sys.executable, "-m", "spacy_rnn", "train", str(config_path),
