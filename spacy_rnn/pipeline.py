@@ -9,14 +9,12 @@ scores when the decoder is "crf").
 """
 import os
 import warnings
-from collections import Counter
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
 import torch
-from spacy.attrs import IDS as ATTR_IDS
 from spacy.attrs import TAG
 from spacy.errors import Errors as SpacyErrors
 from spacy.language import Language
@@ -37,7 +35,7 @@ from .errors import Errors, Warnings
 from .gold import gold_indices
 from .layers.cluster_features import read_cluster_table, set_cluster_table
 from .layers.lexicon_features import read_lexicons, set_lexicons
-from .layers.vocab_embed import set_vocab_words
+from .layers.vocab_embed import rank_words, set_vocab_words
 from .tags import all_transitions, allowed_biluo_transitions, biluo_tag_names
 from .training.diagnostics import GradientDiagnostics
 
@@ -463,7 +461,8 @@ class RNNTagger(TrainablePipe):
         vocab_layers = [node for node in self.model.walk() if node.name == "vocab_embed"]
         if vocab_layers:
             words = (_read_vocab(vocab) if vocab is not None
-                     else _count_words(get_examples(), vocab_layers[0].attrs["attr"]))
+                     else rank_words((eg.predicted for eg in get_examples()),
+                                     vocab_layers[0].attrs["attr"]))
             for layer in vocab_layers:
                 set_vocab_words(layer, words)
         self._set_clusters(clusters, nlp)
@@ -608,21 +607,6 @@ def _ids_to_spans(
     starts = numpy.flatnonzero((tag_prefix == "B") | (tag_prefix == "U"))
     ends = numpy.flatnonzero((tag_prefix == "L") | (tag_prefix == "U"))
     return [Span(doc, int(s), int(e) + 1, label=label_of[ids[s]]) for s, e in zip(starts, ends)]
-
-
-def _count_words(examples: Iterable[Example], attr: str) -> List[str]:
-    """Words by descending frequency (ties alphabetically), over the predicted docs."""
-    counts: Counter = Counter()
-    attr_id = ATTR_IDS[attr]
-    strings = None
-    for eg in examples:
-        doc = eg.predicted
-        strings = doc.vocab.strings
-        counts.update(doc.to_array(attr_id).tolist())
-    if strings is None:
-        return []
-    words = [(strings[key], n) for key, n in counts.items()]
-    return [w for w, _ in sorted(words, key=lambda wn: (-wn[1], wn[0]))]
 
 
 def _read_vocab(vocab: Union[str, Path, Sequence[str]]) -> List[str]:

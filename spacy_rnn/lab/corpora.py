@@ -23,6 +23,7 @@ from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
 from ..errors import Errors
+from ..layers.vocab_embed import rank_words
 from ..tags import TagRepairs, normalize_to_iob2
 
 if TYPE_CHECKING:
@@ -600,9 +601,7 @@ def _check_record(path: Path, line: int, tokens: List[Any], tags: List[Any]) -> 
 
 
 def _build_vocab(docs: List[Doc], size: int) -> List[str]:
-    counts = Counter(token.norm_ for doc in docs for token in doc)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [norm for norm, _ in ranked[:size]]
+    return rank_words(docs, "NORM")[:size]
 
 
 def _print_stats(stats: Dict[str, Any]) -> None:

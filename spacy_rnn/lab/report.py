@@ -361,20 +361,21 @@ def _summary_markdown(
 def _training_summary(log_rows: List[Dict]) -> str:
     last = log_rows[-1]
     text = f"{len(log_rows)} evaluations, last at epoch {last.get('epoch')}, step {last['step']}."
-    best = _best_row(log_rows)
+    best = best_row(log_rows)
     if best is not None:
         text += f" Best dev ents_f: {best['scores']['ents_f']:.2f} at step {best['step']}."
     return text
 
 
-def _best_row(log_rows: Sequence[Dict]) -> Optional[Dict]:
+def best_row(log_rows: Sequence[Dict]) -> Optional[Dict]:
+    """The evaluation with the best dev ents_f (the one model-best holds); None if none."""
     scored = [row for row in log_rows if row["scores"].get("ents_f") is not None]
     return max(scored, key=lambda row: row["scores"]["ents_f"]) if scored else None
 
 
 def _mark_best(ax, log_rows: Sequence[Dict]) -> None:
     """Mark the best dev F1: that is the checkpoint spaCy saves as model-best."""
-    best = _best_row(log_rows)
+    best = best_row(log_rows)
     if best is None:
         return
     step, value = best["step"], best["scores"]["ents_f"]

@@ -1,6 +1,7 @@
 """The one-hot vocabulary (top-N words + UNK) as a row lookup, with UNK dropout
 and rows optionally started from the static vectors."""
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from collections import Counter
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.attrs import IDS as ATTR_IDS
@@ -184,3 +185,19 @@ def _vocab_forward(
         return []
 
     return output, backprop
+
+
+def rank_words(docs: Iterable[Doc], attr: str = "NORM") -> List[str]:
+    """The docs' words (values of `attr`) by descending frequency, ties in
+    alphabetical order: the one-hot vocabulary's order, wherever it is counted
+    (the component at initialize, the project's preprocess step)."""
+    counts: Counter = Counter()
+    attr_id = ATTR_IDS[attr]
+    strings = None
+    for doc in docs:
+        strings = doc.vocab.strings
+        counts.update(doc.to_array(attr_id).tolist())
+    if strings is None:
+        return []
+    words = [(strings[key], n) for key, n in counts.items()]
+    return [w for w, _ in sorted(words, key=lambda wn: (-wn[1], wn[0]))]

@@ -8,6 +8,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 from ..evaluate import PERSON, evaluate_model, normalize_label
+from ..report import best_row
 
 TEDDY = ("Teddy Roosevelt was a great President.", "Teddy bears are on sale.")
 
@@ -77,8 +78,6 @@ def count_params(nlp: Language) -> int:
 
 
 def best_dev(log_rows: Sequence[Dict]) -> Dict:
-    scored = [r for r in log_rows if r["scores"].get("ents_f") is not None]
-    if not scored:
-        return {}
-    best = max(scored, key=lambda r: r["scores"]["ents_f"])
-    return {"dev_f1": best["scores"]["ents_f"], "step": best["step"]}
+    """The best dev F1 of a run and its step ({} before any evaluation)."""
+    best = best_row(log_rows)
+    return {"dev_f1": best["scores"]["ents_f"], "step": best["step"]} if best else {}
