@@ -11,7 +11,9 @@ import os
 import warnings
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (
+    TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union,
+)
 
 import numpy
 import torch
@@ -37,7 +39,9 @@ from .layers.cluster_features import read_cluster_table, set_cluster_table
 from .layers.lexicon_features import read_lexicons, set_lexicons
 from .layers.vocab_embed import rank_words, set_vocab_words
 from .tags import all_transitions, allowed_biluo_transitions, biluo_tag_names
-from .training.diagnostics import GradientDiagnostics
+
+if TYPE_CHECKING:
+    from .training.diagnostics import GradientDiagnostics
 
 TARGETS = ("ents", "tag")
 
@@ -166,7 +170,9 @@ class RNNTagger(TrainablePipe):
         self.cfg: Dict = {"labels": [], "target": target, "temperature": 1.0}
         self._constraints: Optional[Tuple[Tuple[str, ...], Tuple[numpy.ndarray, ...]]] = None
         # Gradient-flow statistics, set by spacy_rnn.DiagnosticsLogger.v1 (None = off).
-        self.diagnostics: Optional[GradientDiagnostics] = None
+        # Set by the training logger when diagnostics are on (training/diagnostics.py):
+        # the component only calls it, and never imports the logger.
+        self.diagnostics: Optional["GradientDiagnostics"] = None
 
     # --- labels -------------------------------------------------------------
 
