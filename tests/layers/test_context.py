@@ -124,10 +124,13 @@ def test_gradient_matches_finite_differences(nlp):
     numpy.testing.assert_allclose(dX, numeric, atol=2e-3, rtol=2e-2)
 
 
-def test_batch_invariance_with_documents(nlp):
+@pytest.mark.parametrize("settings", [
+    {"context_width": 4}, {"context_width": 0, "document_memory": True},
+    {"context_width": 3, "document_memory": True}])
+def test_batch_invariance_with_documents(nlp, settings):
     """A document's scores do not depend on the documents batched with it."""
     fix_random_seed(0)
-    tagger_nlp = make_nlp(model={"context_width": 4, "decoder": "crf"})
+    tagger_nlp = make_nlp(model={**settings, "decoder": "crf"})
     docs = [doc_with_sentences(tagger_nlp, n, starts) for n, starts in
             [(12, {0, 4, 9}), (3, {0}), (20, {0, 5, 6, 15})]]
     examples = [Example.from_dict(doc, {"entities": ["U-PER"] + ["O"] * (len(doc) - 1)})
