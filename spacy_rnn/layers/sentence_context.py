@@ -21,7 +21,7 @@ from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d, Ints1d
 
-from ..errors import Errors
+from .settings import check_int_at_least
 
 
 def SentenceContext(
@@ -37,10 +37,7 @@ def SentenceContext(
         sentence (0 = each sentence on its own).
     RETURNS (Model[List[Doc], List[Floats2d]]): encoder states per doc.
     """
-    if not isinstance(context_width, int) or isinstance(context_width, bool) \
-            or context_width < 0:
-        raise ValueError(Errors.RNN001.format(
-            setting="context_width", value=context_width, expected="null or an int >= 0"))
+    check_int_at_least("context_width", context_width, 0, "null or an int >= 0")
     return Model(
         "sentence_context",
         _forward,

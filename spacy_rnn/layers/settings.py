@@ -10,6 +10,10 @@ def check_probability(setting: str, value: object) -> None:
 
 
 def check_positive(setting: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    check_int_at_least(setting, value, 1)
+
+
+def check_int_at_least(setting: str, value: object, lowest: int, expected: str = "") -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < lowest:
         raise ValueError(Errors.RNN001.format(
-            setting=setting, value=value, expected="an integer >= 1"))
+            setting=setting, value=value, expected=expected or f"an integer >= {lowest}"))
