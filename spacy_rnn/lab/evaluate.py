@@ -172,7 +172,7 @@ def evaluate_model(
     mapper = _restrict(_make_mapper(label_map), types)
     gold_mapper = _restrict(normalize_label, types)
     # Every input is read, and every bad one named, before the test set is predicted.
-    gold_docs = read_gold_docs(Path(test_path), nlp.vocab)
+    gold_docs = as_the_model_reads(nlp, read_gold_docs(Path(test_path), nlp.vocab))
     if vectors_of is not None and train_path is None:
         raise ValueError(Errors.RNN055.format(path=vectors_of))
     train_docs = read_gold_docs(Path(train_path), nlp.vocab) if train_path is not None else None
@@ -486,6 +486,30 @@ def read_gold_docs(path: Path, vocab: Vocab) -> List[Doc]:
     if not docs:
         raise ValueError(Errors.RNN041.format(path=path))
     return docs
+
+
+def reads_documents(nlp: Language) -> bool:
+    """Whether the pipeline uses document context: an rnn_tagger whose model reads
+    sentences within documents (`context_width` set)."""
+    for name in nlp.pipe_names:
+        model = nlp.config["components"].get(name, {}).get("model", {})
+        if isinstance(model, dict) and model.get("context_width") is not None:
+            return True
+    return False
+
+
+def as_the_model_reads(nlp: Language, gold_docs: List[Doc]) -> List[Doc]:
+    """Documents as they are for a model that reads documents; for any other model,
+    their sentences, one Doc each (what it was trained on).
+
+    Why: a sentence-level model given a whole document would encode it as one long
+    sequence, and score lower than on the sentence files, silently. The scores do
+    not depend on the cut otherwise (entities are scored within their sentence).
+    """
+    if reads_documents(nlp) or not any(doc.has_annotation("SENT_START") for doc in gold_docs):
+        return gold_docs
+    return [doc[start:end].as_doc() for doc in gold_docs
+            for start, end in sentence_bounds(doc)]
 
 
 def retokenized(nlp: Language, gold: Doc) -> Doc:

@@ -19,7 +19,7 @@ from spacy.tokens import Doc
 
 from ..errors import Errors
 from .calibration import reliability
-from .evaluate import read_gold_docs, retokenized
+from .evaluate import as_the_model_reads, read_gold_docs, retokenized
 
 # Temperatures tried: 0.25 to 8, evenly on a log scale (61 points, ~6% apart).
 GRID = numpy.exp(numpy.linspace(numpy.log(0.25), numpy.log(8.0), 61))
@@ -105,7 +105,8 @@ def fit_temperature(nlp: Language, gold_docs: Sequence[Doc], *,
 def calibrate_model(model_dir: Union[str, Path], dev_path: Union[str, Path]) -> Dict:
     """Fit the temperature on a dev DocBin and save it into the pipeline folder."""
     nlp = spacy.load(model_dir)
-    result = fit_temperature(nlp, read_gold_docs(Path(dev_path), nlp.vocab))
+    dev_docs = as_the_model_reads(nlp, read_gold_docs(Path(dev_path), nlp.vocab))
+    result = fit_temperature(nlp, dev_docs)
     name, tagger = confidence_pipe(nlp)
     tagger.cfg["temperature"] = result["temperature"]
     nlp.to_disk(model_dir)

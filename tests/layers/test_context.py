@@ -268,3 +268,17 @@ def test_tagger_with_document_memory_and_context_trains_and_reloads(tmp_path):
     loaded = spacy.load(tmp_path / "model")
     again = loaded(Doc(loaded.vocab, words=words, sent_starts=starts))
     assert [(e.start, e.end) for e in again.ents] == [(e.start, e.end) for e in doc.ents]
+
+
+def test_evaluation_reads_documents_as_the_model_does(tmp_path, nlp):
+    """A sentence-level model is scored on a document file sentence by sentence
+    (as on the sentence file); a model with document context reads the documents."""
+    from spacy_rnn.lab.evaluate import as_the_model_reads, reads_documents
+
+    documents = write_documents(tmp_path / "test.docs.spacy", nlp)
+    sentence_model = make_nlp()
+    doc_model = make_nlp(model={"context_width": 0, "document_memory": True})
+    assert not reads_documents(sentence_model) and reads_documents(doc_model)
+    assert [d.text.strip() for d in as_the_model_reads(sentence_model, documents)] == [
+        "EU rejects .", "Peter Blackburn said .", "Japan wins"]
+    assert as_the_model_reads(doc_model, documents) == documents
