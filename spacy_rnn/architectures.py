@@ -94,6 +94,15 @@ def build_token_embed(
     )
 
 
+# TokenEmbed's names before 0.3.0 (each added settings, all now in v1, with the same
+# defaults): kept as aliases so that pipelines saved with 0.2.x, whose configs name
+# them, still load. New configs name v1.
+LEGACY_TOKEN_EMBED = ("spacy_rnn.TokenEmbed.v2", "spacy_rnn.TokenEmbed.v3",
+                      "spacy_rnn.TokenEmbed.v4")
+for _name in LEGACY_TOKEN_EMBED:
+    registry.architectures.register(_name, func=build_token_embed)
+
+
 @registry.architectures("spacy_rnn.WithFeatures.v1")
 def build_with_features(
     embed: Model[List[Doc], List[Floats2d]],

@@ -182,3 +182,21 @@ def test_english_and_explicit_tokenizers_are_left_alone():
     assert "nlp.tokenizer" not in dataset_overrides(path, "es", {})
     mine = {"@tokenizers": "spacy.Tokenizer.v1"}
     assert dataset_overrides(path, "zh", {"nlp.tokenizer": mine})["nlp.tokenizer"] is mine
+
+
+@pytest.mark.parametrize("old", ["spacy_rnn.TokenEmbed.v2", "spacy_rnn.TokenEmbed.v4"])
+def test_configs_saved_before_the_fold_still_build(old):
+    """Pipelines saved with 0.2.x name TokenEmbed.v2..v4 in their config: they must
+    still load, as the same architecture with the same weights layout."""
+    base = load_config(CONFIGS_DIR / "lstm-glove-clusters.cfg")
+    current = load_model_from_config(base, auto_fill=True)
+    base["components"]["rnn_tagger"]["model"]["embed"]["@architectures"] = old
+    if old.endswith("v2"):
+        for key in ("bigram_width", "bigram_rows", "vocab_from_vectors", "cluster_width",
+                    "cluster_prefixes", "lexicon_width", "lexicon_dropout", "lexicon_case"):
+            base["components"]["rnn_tagger"]["model"]["embed"].pop(key)
+    legacy = load_model_from_config(base, auto_fill=True)
+    names = [node.name for node in legacy.get_pipe("rnn_tagger").model.walk()]
+    if old.endswith("v4"):
+        assert names == [node.name for node in current.get_pipe("rnn_tagger").model.walk()]
+    assert "vocab_embed" in names
