@@ -111,7 +111,8 @@ def test_spacy_train_runs_config(name, tiny_corpus, tmp_path):
     nlp("Harry Potter went to London")
 
 
-def test_spacy_train_runs_the_headline(tiny_corpus, tmp_path):
+@pytest.mark.parametrize("name", ["lstm-glove-clusters", "lstm-glove-docs"])
+def test_spacy_train_runs_the_headline(name, tiny_corpus, tmp_path):
     """The headline config with tiny stand-ins for its inputs: vectors, a Brown
     cluster file, and (switched on, as the lexicon ablation does) a folder of name
     lists; the saved model carries the tables."""
@@ -130,8 +131,7 @@ def test_spacy_train_runs_the_headline(tiny_corpus, tmp_path):
         "training.max_steps": 6,
         "training.eval_frequency": 3,
     }
-    spacy_train(REPO / "configs" / "lstm-glove-clusters.cfg", tmp_path / "out",
-                overrides=overrides)
+    spacy_train(REPO / "configs" / f"{name}.cfg", tmp_path / "out", overrides=overrides)
     (tmp_path / "paths.txt").unlink()
     for path in (tmp_path / "lists").iterdir():
         path.unlink()
