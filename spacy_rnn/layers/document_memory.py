@@ -52,25 +52,30 @@ def _forward(
     inner = model.layers[0]
     ops = model.ops
     Hs, backprop_inner = inner(docs, is_train)
-    layouts = []
-    Ys = []
-    for doc, H in zip(docs, Hs):
-        group, sizes = same_form_groups(doc)
-        group_i = ops.asarray1i(group)
-        scale = ops.asarray2f((1.0 / sizes).reshape(-1, 1).astype("f"))
-        sums = ops.alloc2f(len(sizes), H.shape[1])
-        ops.scatter_add(sums, group_i, H)
-        means = sums * scale
-        Ys.append(ops.xp.hstack([H, means[group_i]]))
-        layouts.append((group_i, scale, len(sizes)))
+    lengths = ops.asarray1i([len(H) for H in Hs])
+    # One group index over the whole batch (each doc's groups offset past the
+    # previous docs'), so pooling is one scatter and one gather per batch.
+    groups, sizes, offset = [], [], 0
+    for doc in docs:
+        group, size = same_form_groups(doc)
+        groups.append(group + offset)
+        sizes.append(size)
+        offset += len(size)
+    group_i = ops.asarray1i(numpy.concatenate(groups) if groups else numpy.zeros((0,), "i"))
+    scale = ops.asarray2f((1.0 / numpy.concatenate(sizes)).reshape(-1, 1).astype("f")
+                          if sizes else numpy.zeros((0, 1), "f"))
+    H = ops.flatten(Hs) if Hs else ops.alloc2f(0, inner.get_dim("nO"))
+    sums = ops.alloc2f(offset, H.shape[1])
+    ops.scatter_add(sums, group_i, H)
+    Y = ops.xp.hstack([H, (sums * scale)[group_i]])
+    Ys = ops.unflatten(Y, lengths)
 
     def backprop(dYs: List[Floats2d]) -> List[Doc]:
-        dHs = []
-        for dY, (group_i, scale, n_groups) in zip(dYs, layouts):
-            width = dY.shape[1] // 2
-            d_means = ops.alloc2f(n_groups, width)
-            ops.scatter_add(d_means, group_i, ops.xp.ascontiguousarray(dY[:, width:]))
-            dHs.append(dY[:, :width] + (d_means * scale)[group_i])
-        return backprop_inner(dHs)
+        dY = ops.flatten(dYs) if dYs else ops.alloc2f(0, 2 * H.shape[1])
+        width = H.shape[1]
+        d_means = ops.alloc2f(offset, width)
+        ops.scatter_add(d_means, group_i, ops.xp.ascontiguousarray(dY[:, width:]))
+        dH = dY[:, :width] + (d_means * scale)[group_i]
+        return backprop_inner(ops.unflatten(dH, lengths))
 
     return Ys, backprop
