@@ -178,6 +178,7 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN095 = ("spacy_rnn.Documents.v1 cannot read: {problem}.")
     RNN096 = ("No config '{name}': not a .cfg file, nor a config or variant in {folder} "
               "(configs: {known}).")
+    RNN097 = ("Results template placeholder {placeholder}: {problem}.")
 
 
 class Warnings(metaclass=ErrorsWithCodes):

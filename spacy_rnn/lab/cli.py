@@ -274,7 +274,7 @@ def cmd_package(args: argparse.Namespace) -> None:
 
 
 def cmd_results(args: argparse.Namespace) -> None:
-    from .results import aggregate, read_metrics, results_markdown
+    from .results import aggregate, fill_template, read_metrics, results_markdown
 
     rows = aggregate(read_metrics(args.metrics_dir))
     table = results_markdown(rows)
@@ -282,8 +282,8 @@ def cmd_results(args: argparse.Namespace) -> None:
         from .report import plot_results
 
         plot_results(rows, args.plot)
-    args.output.write_text(args.header.read_text(encoding="utf8") + "\n" + table
-                           if args.header else table, encoding="utf8")
+    header = fill_template(args.header.read_text(encoding="utf8"), rows) if args.header else ""
+    args.output.write_text(header + "\n" + table if header else table, encoding="utf8")
     print(table)
 
 

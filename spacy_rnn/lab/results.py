@@ -4,6 +4,7 @@ Runs of the same dataset and system that differ only in seed are aggregated as
 mean ± standard deviation, so the table states how many runs stand behind each
 number. Published figures are quoted, never re-run, and say where they come from.
 """
+import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -275,3 +276,46 @@ def results_markdown(table: List[Dict]) -> str:
         for dataset in datasets:
             lines += [f"| {dataset} | {name} | {f1} |" for name, f1 in PUBLISHED[dataset]]
     return "\n".join(lines) + "\n"
+
+
+# {{FIELD DATASET/CONFIG [vectors=NAME] [tokens=gold|spaCy] [steps=N] [eval_on=SET]}}
+PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s+([^/\s}]+)/([^\s}]+)((?:\s+\w+=[^\s}]+)*)\s*\}\}")
+FIELDS = ("f1", "per_f1", "per_unseen_recall", "runs", "seeds")
+
+
+def fill_template(text: str, table: List[Dict]) -> str:
+    """Replace each {{FIELD DATASET/CONFIG ...}} in a results template with the
+    number the records give, e.g. {{f1 conll2003/lstm-glove-docs vectors=glove-6b-50d}}
+    -> "89.90 ± 0.17".
+
+    Why: numbers typed into the narrative drift from the records; these cannot.
+    Filters default to tokens=gold and no eval_on; a placeholder that matches no
+    row, or several, is an error naming it and the candidates (RNN097).
+    """
+    def value(match: "re.Match[str]") -> str:
+        field, dataset, config, filters = match.groups()
+        wanted = {"tokens": "gold", "eval_on": ""}
+        for item in filters.split():
+            key, _, val = item.partition("=")
+            wanted[key] = val
+        steps = wanted.pop("steps", None)
+        if field not in FIELDS or set(wanted) - {"tokens", "eval_on", "vectors"}:
+            raise ValueError(Errors.RNN097.format(
+                placeholder=match.group(0), problem=f"fields: {', '.join(FIELDS)}; filters: "
+                "vectors, tokens, steps, eval_on"))
+        rows = [row for row in table if row["dataset"] == dataset and row["config"] == config
+                and all(str(row.get(key) or "") == val for key, val in wanted.items())
+                and (steps is None or row["budget"] == f"{int(steps):,} steps")]
+        if len(rows) != 1:
+            found = [f"{r['vectors']}/{r['tokens']}/{r['budget']}/{r['eval_on']}" for r in rows]
+            raise ValueError(Errors.RNN097.format(
+                placeholder=match.group(0),
+                problem=f"{len(rows)} rows match ({'; '.join(found) or 'none'})"))
+        cell = rows[0][field]
+        if field == "seeds":
+            return ", ".join(str(s) for s in cell)
+        if field == "runs":
+            return str(cell)
+        return _fmt(cell) if cell is not None else "–"
+
+    return PLACEHOLDER.sub(value, text)

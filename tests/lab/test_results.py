@@ -297,3 +297,33 @@ def test_truncated_metrics_file_is_named(tmp_path):
     (tmp_path / "cut.json").write_text('{"overall": ', encoding="utf8")
     with pytest.raises(ValueError, match=r"RNN049.*cut.json is not valid JSON"):
         read_metrics(tmp_path)
+
+
+def test_template_numbers_come_from_the_records(tmp_path):
+    """{{FIELD DATASET/CONFIG filters}} in the results header becomes the records'
+    number; a placeholder matching no row, or several, is named (RNN097)."""
+    from spacy_rnn.lab.results import fill_template
+
+    def run(seed, f1, vectors):
+        data = _trained("conll2003", "lstm-vectors-unk", seed, f1, f1 + 0.01, True,
+                        gold_preproc=True)
+        data["training"]["overrides"]["paths.vectors"] = vectors
+        return data
+
+    runs = [run(0, 0.86, "en_core_web_md"), run(1, 0.88, "en_core_web_md"),
+            run(0, 0.89, "assets/vectors/glove-6b-50d")]
+    for i, data in enumerate(runs):
+        srsly.write_json(tmp_path / f"{i}.json", data)
+    table = aggregate(read_metrics(tmp_path))
+    text = ("md {{f1 conll2003/lstm-vectors-unk vectors=en_core_web_md}} over "
+            "{{runs conll2003/lstm-vectors-unk vectors=en_core_web_md}} runs (seeds "
+            "{{seeds conll2003/lstm-vectors-unk vectors=en_core_web_md}}); GloVe PER "
+            "{{per_f1 conll2003/lstm-vectors-unk vectors=glove-6b-50d}}")
+    assert fill_template(text, table) == (
+        "md 87.00 ± 1.41 over 2 runs (seeds 0, 1); GloVe PER 90.00")
+    with pytest.raises(ValueError, match=r"RNN097.*2 rows match"):
+        fill_template("{{f1 conll2003/lstm-vectors-unk}}", table)
+    with pytest.raises(ValueError, match=r"RNN097.*0 rows match"):
+        fill_template("{{f1 wnut17/lstm-vectors-unk}}", table)
+    with pytest.raises(ValueError, match=r"RNN097.*fields"):
+        fill_template("{{recall conll2003/lstm-vectors-unk}}", table)
