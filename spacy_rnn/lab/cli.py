@@ -282,7 +282,8 @@ def cmd_results(args: argparse.Namespace) -> None:
         from .report import plot_results
 
         plot_results(rows, args.plot)
-    header = fill_template(args.header.read_text(encoding="utf8"), rows) if args.header else ""
+    header = (fill_template(args.header.read_text(encoding="utf8"), rows, strict=args.strict)
+              if args.header else "")
     args.output.write_text(header + "\n" + table if header else table, encoding="utf8")
     print(table)
 
@@ -526,6 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--header", type=Path, default=None, help="Markdown to put above the table")
     p.add_argument("--plot", type=Path, default=None, help="PNG: systems side by side per test set")
+    p.add_argument("--strict", action="store_true",
+                   help="a header placeholder without exactly one record is an error "
+                        "(default: written as '(no record: ...)' with a warning)")
     p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("benchmark", help="Inference words/s vs blank and a baseline.")

@@ -6,6 +6,7 @@ number. Published figures are quoted, never re-run, and say where they come from
 """
 import re
 import statistics
+import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple, Union
@@ -283,14 +284,16 @@ PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s+([^/\s}]+)/([^\s}]+)((?:\s+\w+=[^\s}]+
 FIELDS = ("f1", "per_f1", "per_unseen_recall", "runs", "seeds")
 
 
-def fill_template(text: str, table: List[Dict]) -> str:
+def fill_template(text: str, table: List[Dict], strict: bool = True) -> str:
     """Replace each {{FIELD DATASET/CONFIG ...}} in a results template with the
     number the records give, e.g. {{f1 conll2003/lstm-glove-docs vectors=glove-6b-50d}}
     -> "89.90 ± 0.17".
 
     Why: numbers typed into the narrative drift from the records; these cannot.
     Filters default to tokens=gold and no eval_on; a placeholder that matches no
-    row, or several, is an error naming it and the candidates (RNN097).
+    row, or several, is an error naming it and the candidates (RNN097). With
+    strict=False (a metrics folder holding only some of the records, e.g. a new
+    project's) it is written as "(no record: ...)" instead, and warned about.
     """
     def value(match: "re.Match[str]") -> str:
         field, dataset, config, filters = match.groups()
@@ -308,9 +311,13 @@ def fill_template(text: str, table: List[Dict]) -> str:
                 and (steps is None or row["budget"] == f"{int(steps):,} steps")]
         if len(rows) != 1:
             found = [f"{r['vectors']}/{r['tokens']}/{r['budget']}/{r['eval_on']}" for r in rows]
-            raise ValueError(Errors.RNN097.format(
+            err_msg = Errors.RNN097.format(
                 placeholder=match.group(0),
-                problem=f"{len(rows)} rows match ({'; '.join(found) or 'none'})"))
+                problem=f"{len(rows)} rows match ({'; '.join(found) or 'none'})")
+            if strict:
+                raise ValueError(err_msg)
+            warnings.warn(err_msg)
+            return f"(no record: {match.group(0)[2:-2].strip()})"
         cell = rows[0][field]
         if field == "seeds":
             return ", ".join(str(s) for s in cell)

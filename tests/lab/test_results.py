@@ -327,3 +327,16 @@ def test_template_numbers_come_from_the_records(tmp_path):
         fill_template("{{f1 wnut17/lstm-vectors-unk}}", table)
     with pytest.raises(ValueError, match=r"RNN097.*fields"):
         fill_template("{{recall conll2003/lstm-vectors-unk}}", table)
+    with pytest.warns(UserWarning, match="RNN097"):
+        lenient = fill_template("x {{f1 wnut17/lstm}} y", table, strict=False)
+    assert lenient == "x (no record: f1 wnut17/lstm) y"
+
+
+def test_the_committed_results_header_resolves_against_the_committed_records():
+    """Every number the narrative takes from the records is there, exactly once."""
+    from spacy_rnn.lab.results import PLACEHOLDER, fill_template
+
+    header = (REPO / "project" / "results_header.md").read_text(encoding="utf8")
+    assert PLACEHOLDER.search(header)
+    table = aggregate(read_metrics(REPO / "project" / "metrics"))
+    assert not PLACEHOLDER.search(fill_template(header, table))  # strict: raises if one fails
