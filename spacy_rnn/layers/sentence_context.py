@@ -105,23 +105,29 @@ def window_layout(docs: List[Doc], context_width: int) -> Tuple[Ints1d, List[int
         and `centre`, the window rows of the sentences' own tokens, in the order
         of the concatenated docs (sentences partition each doc, in order).
     """
-    gather: List[numpy.ndarray] = []
-    centre: List[numpy.ndarray] = []
-    window_lengths: List[int] = []
+    starts, ends, doc_lengths, offsets = [], [], [], []
     offset = 0  # row of this doc's first token in the concatenated docs
-    n_rows = 0  # rows of windows so far
     for doc in docs:
-        n = len(doc)
         for start, end in sentence_bounds(doc):
-            a, b = max(0, start - context_width), min(n, end + context_width)
-            gather.append(numpy.arange(offset + a, offset + b))
-            centre.append(numpy.arange(n_rows + start - a, n_rows + end - a))
-            window_lengths.append(b - a)
-            n_rows += b - a
-        offset += n
-    empty = numpy.zeros((0,), dtype="int64")
-    return (
-        numpy.concatenate(gather) if gather else empty,
-        window_lengths,
-        numpy.concatenate(centre) if centre else empty,
-    )
+            starts.append(start)
+            ends.append(end)
+            doc_lengths.append(len(doc))
+            offsets.append(offset)
+        offset += len(doc)
+    S, E = numpy.asarray(starts, "int64"), numpy.asarray(ends, "int64")
+    A = numpy.maximum(0, S - context_width)
+    B = numpy.minimum(numpy.asarray(doc_lengths, "int64"), E + context_width)
+    window_lengths = (B - A).tolist()
+    first_row = numpy.cumsum(B - A) - (B - A)  # each window's first row
+    gather = _ranges(numpy.asarray(offsets, "int64") + A, B - A)
+    centre = _ranges(first_row + S - A, E - S)
+    return gather, window_lengths, centre
+
+
+def _ranges(firsts: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
+    """The concatenation of arange(f, f + n) for each (f, n), without a loop."""
+    total = int(lengths.sum())
+    if not total:
+        return numpy.zeros((0,), dtype="int64")
+    run_start = numpy.cumsum(lengths) - lengths
+    return numpy.arange(total) - numpy.repeat(run_start - firsts, lengths)
