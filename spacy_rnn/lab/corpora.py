@@ -523,12 +523,13 @@ def _read_docs(
                 tokens, tags, doc_id = record["tokens"], record["tags"], record.get("doc")
                 if not isinstance(tokens, list) or not isinstance(tags, list):
                     raise TypeError("not lists")
-                if doc_id is not None and (type(doc_id) is not int or doc_id < 0):
-                    raise TypeError(f"'doc' is {doc_id!r}, not an int >= 0")
                 if len(tokens) != len(tags):
                     raise ValueError("lists of different lengths")
             except (ValueError, KeyError, TypeError) as err:
                 _bad_line(path, i, f"expected equally long 'tokens' and 'tags' lists ({err})")
+            if doc_id is not None and (type(doc_id) is not int or doc_id < 0):
+                # A wrong index would join unrelated sentences into one document.
+                _bad_line(path, i, f"'doc' is {doc_id!r}, not an int >= 0")
             _check_record(path, i, tokens, tags)
             try:
                 iob = normalize_to_iob2(tags, scheme=spec.scheme, repairs=repairs)

@@ -400,6 +400,9 @@ def test_preprocess_drops_empty_and_rejects_bad_jsonl(tmp_path):
         ({"tokens": ["x", ""], "tags": ["O", "O"]}, "token 2 is '': expected a non-empty string"),
         ({"tokens": ["x"], "tags": [None]}, "tag 1 is None: expected a string"),
         ({"tokens": ["x"], "tags": ["O-PER"]}, "Malformed tag 'O-PER'"),
+        # A document index must be one: a string would join unrelated sentences.
+        ({"tokens": ["x"], "tags": ["O"], "doc": "3"}, "'doc' is '3', not an int >= 0"),
+        ({"tokens": ["x"], "tags": ["O"], "doc": -1}, "'doc' is -1, not an int >= 0"),
     ]:
         srsly.write_jsonl(raw_dir / "test.jsonl", [record])
         with pytest.raises(ValueError, match=rf"test.jsonl, line 1: {re.escape(problem)}"):
