@@ -7,6 +7,6 @@ so `spacy.load` needs no import at all.
 from .architectures import build_birnn_tagger, build_token_embed  # noqa: F401
 from .pipeline import RNNTagger, make_rnn_tagger, make_tagger_scorer  # noqa: F401
 from .readers import create_documents_reader  # noqa: F401
-from .training.diagnostics import make_diagnostics_logger  # noqa: F401
+from .training.logger import make_training_logger  # noqa: F401
 
 __version__ = "0.3.0"

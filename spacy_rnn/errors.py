@@ -77,7 +77,7 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN046 = ("Invalid entity types to score: {types}. Give one or more non-empty "
               "labels, e.g. PER.")
     RNN047 = ("The {what} has no evaluation with timing (seconds): was it written by "
-              "spacy_rnn.DiagnosticsLogger.v1 with an output_file?")
+              "spacy_rnn.TrainingLogger.v1 with an output_file?")
     RNN048 = ("No results to plot: the metrics folder holds no metrics/*.json yet.")
     RNN049 = ("The metrics file {path} is not valid JSON ({reason}): it may have been "
               "cut short by an interrupted evaluate. Re-run the evaluate step, or "

@@ -561,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output_dir", type=Path)
     p.add_argument("--log", default="", help="JSON-lines training log")
     p.add_argument("--diagnostics", default="",
-                   help="JSON-lines gradient-flow log (spacy_rnn.DiagnosticsLogger.v1)")
+                   help="JSON-lines gradient-flow log (spacy_rnn.TrainingLogger.v1)")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("train-distributed", help="Data-parallel training with Ray Train.")
     p.add_argument("config_path", type=Path,

@@ -28,11 +28,11 @@ OTHER_COLOR = "#1f77b4"
 
 
 def read_training_log(path: Union[str, Path]) -> List[Dict]:
-    """Read the JSON-lines training log (spacy_rnn.DiagnosticsLogger.v1 or ConsoleLogger.v3).
+    """Read the JSON-lines training log (spacy_rnn.TrainingLogger.v1 or ConsoleLogger.v3).
 
     Each line holds one evaluation: {"epoch": int, "step": int, "losses":
     {component: float}, "scores": {"ents_f": float in 0-100, ...}, "score":
-    float in 0-1}, plus "seconds" and "words" from DiagnosticsLogger. Blank lines are skipped.
+    float in 0-1}, plus "seconds" and "words" from TrainingLogger.v1. Blank lines are skipped.
 
     path (Union[str, Path]): The log file.
     RETURNS (List[Dict]): One dict per line, in file order.
@@ -171,7 +171,7 @@ def write_report(
         If it is missing or empty, only the per-type plot is drawn and the
         summary says so.
     diagnostics_path (Optional[Union[str, Path]]): The gradient-flow log of
-        spacy_rnn.DiagnosticsLogger.v1; plotted when it has rows (it is empty
+        spacy_rnn.TrainingLogger.v1; plotted when it has rows (it is empty
         when diagnostics were off).
     output_dir (Union[str, Path]): Where to write the PNGs and the summary.
     RETURNS (Path): The path of the Markdown summary.

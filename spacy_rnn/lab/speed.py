@@ -145,7 +145,7 @@ def training_speed(log_rows: Sequence[Dict], threshold: float = 90.0,
                    score: str = "ents_f") -> Dict:
     """Training throughput and time to a dev score, from a training log.
 
-    The log is the one `spacy_rnn.DiagnosticsLogger.v1` writes (one line per
+    The log is the one `spacy_rnn.TrainingLogger.v1` writes (one line per
     evaluation, with spaCy's `seconds` and `words` seen). Its seconds are wall
     time since training started, dev evaluations included: that is what a user
     waits for, and it charges a slow evaluator to its system.

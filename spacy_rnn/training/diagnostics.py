@@ -22,20 +22,17 @@ Two measurements, taken while the tagger trains:
 
 Off by default and free when off: the component holds `diagnostics = None`
 and checks it once per update. Training turns it on through the
-`spacy_rnn.DiagnosticsLogger.v1` logger (`diagnose_every > 0`), which also
-writes the statistics, one JSON line per evaluation, next to spaCy's log.
+`spacy_rnn.TrainingLogger.v1` logger (training/logger.py, `diagnose_every > 0`),
+which also writes the statistics, one JSON line per evaluation, next to its log.
 """
 import json
 import math
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
 import torch
-from spacy.language import Language
-from spacy.training.loggers import console_logger_v3
-from spacy.util import registry
 from thinc.api import Model, Optimizer, torch2xp, xp2torch
 
 from ..errors import Errors
@@ -258,7 +255,7 @@ def pool_distance_profiles(rows: Sequence[Dict]) -> Dict[int, float]:
 
 
 def read_diagnostics_log(path: Union[str, Path]) -> List[Dict]:
-    """The JSON lines the DiagnosticsLogger wrote (blank lines skipped)."""
+    """The gradient-flow JSON lines TrainingLogger.v1 wrote (blank lines skipped)."""
     rows = []
     with Path(path).open(encoding="utf-8") as file_:
         for line_no, line in enumerate(file_, start=1):
@@ -272,112 +269,13 @@ def read_diagnostics_log(path: Union[str, Path]) -> List[Dict]:
     return rows
 
 
-@registry.loggers("spacy_rnn.DiagnosticsLogger.v1")
-def make_diagnostics_logger(
-    progress_bar: Optional[str] = None,
-    console_output: bool = True,
-    output_file: Optional[Union[str, Path]] = None,
-    diagnose_every: int = 0,
-    diagnostics_file: Optional[Union[str, Path]] = None,
-    max_distance: int = 50,
-) -> Callable:
-    """spaCy's ConsoleLogger.v3, plus gradient-flow diagnostics for every rnn_tagger.
-
-    diagnose_every (int): measure the gradient-by-distance profile every N
-        updates (0 = diagnostics off; the first three settings then behave
-        like spacy.ConsoleLogger.v3's, except that each line of output_file
-        also has "seconds" and "words": wall time and words seen so far).
-    diagnostics_file (Optional[Union[str, Path]]): JSON-lines file that gets
-        one line per rnn_tagger per evaluation (created, possibly empty,
-        whenever it is given).
-    max_distance (int): the largest |t - k| recorded.
-    """
-    if not isinstance(diagnose_every, int) or isinstance(diagnose_every, bool) \
-            or diagnose_every < 0:
-        raise ValueError(Errors.RNN001.format(
-            setting="diagnose_every", value=diagnose_every, expected="an integer >= 0"))
-    # The JSON log is written here rather than by ConsoleLogger.v3 so that each
-    # line also says when it was reached (seconds, words seen): wall time to a
-    # dev score is what the speed benchmark compares across systems.
-    console = console_logger_v3(progress_bar, console_output, None)
-
-    def setup(nlp: Language, stdout: IO, stderr: IO) -> Tuple[Callable, Callable]:
-        log_console, finalize_console = console(nlp, stdout, stderr)
-        log_file = None
-        if output_file is not None:
-            Path(output_file).parent.mkdir(parents=True, exist_ok=True)
-            log_file = Path(output_file).open("w", encoding="utf-8")
-        pipes = [(name, pipe) for name, pipe in nlp.pipeline if hasattr(pipe, "diagnostics")]
-        if diagnose_every:
-            for _, pipe in pipes:
-                pipe.diagnostics = GradientDiagnostics(diagnose_every, max_distance)
-        out = None
-        if diagnostics_file is not None:
-            Path(diagnostics_file).parent.mkdir(parents=True, exist_ok=True)
-            out = Path(diagnostics_file).open("w", encoding="utf-8")
-
-        def log_step(info: Optional[Dict]) -> None:
-            log_console(info)
-            if info is not None and log_file is not None:
-                log_file.write(json.dumps(training_log_row(info, nlp)) + "\n")
-                log_file.flush()
-            if info is None or info.get("score") is None or not diagnose_every:
-                return
-            for name, pipe in pipes:
-                summary = pipe.diagnostics.summary()
-                pipe.diagnostics.reset()
-                row = {"step": info["step"], "epoch": info["epoch"], "pipe": name,
-                       "cell": _cell_name(pipe.model), **summary}
-                if out is not None:
-                    out.write(json.dumps(row) + "\n")
-                    out.flush()
-                if console_output:
-                    stdout.write(_console_line(row) + "\n")
-
-        def finalize() -> None:
-            finalize_console()
-            if log_file is not None:
-                log_file.close()
-            for _, pipe in pipes:
-                pipe.diagnostics = None
-            if out is not None:
-                out.close()
-
-        return log_step, finalize
-
-    return setup
-
-
-def training_log_row(info: Dict, nlp: Language) -> Dict:
-    """One evaluation as ConsoleLogger.v3 logs it (dev scores x 100), plus wall time.
-
-    info (Dict): what spaCy's training loop passes to the logger.
-    nlp (Language): the pipeline, for the names of the scores it weights.
-    RETURNS (Dict): epoch, step, losses, scores, score, seconds and words (seen).
-    """
-    score_cols = [col for col, weight in nlp.config["training"]["score_weights"].items()
-                  if weight is not None]
-    scores = {}
-    for col in score_cols:
-        value = info["other_scores"].get(col, 0.0)
-        if isinstance(value, (int, float)):
-            scores[col] = float(value) * (1 if col == "speed" else 100)
-    return {
-        "epoch": info["epoch"],
-        "step": info["step"],
-        "losses": {name: float(loss) for name, loss in info["losses"].items()},
-        "scores": scores,
-        "score": float(info["score"]),
-        "seconds": info.get("seconds"),
-        "words": info.get("words"),
-    }
-
-
-def _cell_name(model: Model) -> str:
+def cell_name(model: Model) -> str:
+    """The encoder's name (e.g. "bilstm"), as a diagnostics row names the cell."""
     return model.get_ref(ENCODER_REF).name if model.has_ref(ENCODER_REF) else "?"
 
 
-def _console_line(row: Dict) -> str:
+def summary_line(row: Dict) -> str:
+    """One diagnostics row as a console line: median gradient norm, clipping, reach."""
     norm = row["grad_norm"].get("median", float("nan"))
     profile = pool_distance_profiles([row])
     far = max((d for d in profile if d > 0), default=0)

@@ -1,22 +1,18 @@
-"""Gradient-flow diagnostics: correct gradients, direction structure, clipping, logging."""
+"""Gradient-flow diagnostics: correct gradients, direction structure, clipping."""
 import json
 
 import numpy
 import pytest
-from spacy.cli.train import train as spacy_train
 from thinc.api import Adam, fix_random_seed
 
 from spacy_rnn.lab.report import plot_gradient_flow, write_report
 from spacy_rnn.training.diagnostics import (
     GradientDiagnostics,
     input_gradient_norms,
-    make_diagnostics_logger,
     pool_distance_profiles,
 )
 
-from ..conftest import REPO
 from ..corpus import make_examples, make_nlp, train
-from ..test_configs import tiny_corpus  # noqa: F401  (fixture)
 
 SMALL = {
     "@architectures": "spacy_rnn.BiRNNTagger.v1",
@@ -138,41 +134,8 @@ def test_clipping_statistics(clip, expect_rate):
 
 
 def test_invalid_settings_name_the_setting():
-    with pytest.raises(ValueError, match="diagnose_every"):
-        make_diagnostics_logger(diagnose_every=-1)
     with pytest.raises(ValueError, match="max_distance"):
         GradientDiagnostics(every=1, max_distance=0)
-
-
-@pytest.mark.parametrize("every", [0, 1])
-def test_spacy_train_writes_diagnostics_log(every, tiny_corpus, tmp_path):  # noqa: F811
-    grad_log = tmp_path / "gradients.jsonl"
-    overrides = {
-        "paths.train": str(tiny_corpus / "train.spacy"),
-        "paths.dev": str(tiny_corpus / "train.spacy"),
-        "paths.grad_log": str(grad_log),
-        "training.logger.diagnose_every": every,
-        "training.max_steps": 6,
-        "training.eval_frequency": 3,
-    }
-    overrides["paths.log"] = str(tmp_path / "log.jsonl")
-    overrides["components.rnn_tagger.model.cell"] = "gru"
-    spacy_train(REPO / "configs" / "lstm.cfg", tmp_path / "out", overrides=overrides)
-    # spaCy's training log, with the wall time and words seen at each evaluation.
-    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert [row["step"] for row in log] == [0, 3, 6]
-    assert all(0 <= row["scores"]["ents_f"] <= 100 and "rnn_tagger" in row["losses"]
-               for row in log)
-    assert [row["words"] for row in log] == sorted(row["words"] for row in log)
-    assert log[-1]["words"] > log[0]["words"] > 0 and log[-1]["seconds"] >= 0
-    rows = [json.loads(line) for line in grad_log.read_text().splitlines()]
-    if not every:
-        assert rows == []
-        return
-    assert [row["step"] for row in rows] == [0, 3, 6]
-    assert all(row["cell"] == "bigru" and row["pipe"] == "rnn_tagger" for row in rows)
-    assert sum(row["updates"] for row in rows) == 7  # steps 0..6 (spaCy updates before step 0's eval)
-    assert pool_distance_profiles(rows)[0] > 0
 
 
 def test_report_plots_gradient_flow(tmp_path):

@@ -130,7 +130,7 @@ def gradient_section(runs: Dict[str, Dict], out_dir: Path) -> List[str]:
     lines = ["## 1. Vanishing gradients by distance (CoNLL-2003)", "",
              "Mean ||dL_t/dx_k|| relative to distance 0, pooled over the whole run "
              "(forward direction, k < t), measured every 25 updates by "
-             "`spacy_rnn.DiagnosticsLogger.v1`:", "",
+             "`spacy_rnn.TrainingLogger.v1`:", "",
              "| cell | " + " | ".join(f"t-k={d}" for d in show) + " | clipped updates |",
              "|---|" + "---|" * (len(show) + 1)]
     for name, rows in cell_rows.items():
