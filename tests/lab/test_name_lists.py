@@ -56,12 +56,11 @@ def test_common_word_filter_off_and_the_ratio(tmp_path):
 
 def test_source_files_are_read(tmp_path):
     pyarrow = pytest.importorskip("pyarrow")
-    import pyarrow.parquet
-
+    parquet = pytest.importorskip("pyarrow.parquet")
     table = pyarrow.table({"year": [1880.0, 1881.0, 1881.0], "sex": ["F", "F", "M"],
                            "name": ["Mary", "Mary", "Will"], "n": [7, 3, 5],
                            "prop": [0.1, 0.1, 0.1]})
-    pyarrow.parquet.write_table(table, tmp_path / "babynames.parquet")
+    parquet.write_table(table, tmp_path / "babynames.parquet")
     assert first_name_counts(tmp_path / "babynames.parquet") == {"Mary": 10, "Will": 5}
     csv_path = tmp_path / "surnames.csv"
     csv_path.write_text("name,white,black\n" + "".join(f"{n},0.5,0.5\n" for n in SURNAME_ROWS),
