@@ -72,7 +72,7 @@ class Errors(metaclass=ErrorsWithCodes):
     RNN043 = ("Gold and predicted tag sequences do not line up: {problem}.")
     RNN044 = ("The metrics file {path} is missing or has no {key!r} entry: was it "
               "written by spacy_rnn.lab.evaluate.write_metrics?")
-    RNN045 = ("matplotlib is needed to draw the report plots: pip install "
+    RNN045 = ("matplotlib is needed to draw the plots: pip install "
               "'spacy-rnn[project]' (or pip install matplotlib).")
     RNN046 = ("Invalid entity types to score: {types}. Give one or more non-empty "
               "labels, e.g. PER.")

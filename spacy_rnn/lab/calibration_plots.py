@@ -1,5 +1,5 @@
-"""The calibration plots of the report: a reliability diagram and PER's precision/recall
-by threshold, drawn from the "calibration" entry of an evaluation's metrics."""
+"""The calibration plots of a run's report (run_report.py): a reliability diagram and PER's
+precision/recall by threshold, drawn from the "calibration" entry of an evaluation's metrics."""
 from pathlib import Path
 from typing import Dict, List, Union
 

@@ -1,8 +1,8 @@
 """`python -m spacy_rnn COMMAND ...`: the steps project/project.yml runs.
 
 Thin on purpose: each command parses its arguments and calls one function of
-the package (data.download / data.preprocess / evaluate.evaluate_model /
-report.write_report), where the logic lives and is tested.
+the package (corpora.download / corpora.preprocess / evaluate.evaluate_model /
+run_report.write_report), where the logic lives and is tested.
 """
 import argparse
 import os
@@ -279,7 +279,7 @@ def cmd_results(args: argparse.Namespace) -> None:
     rows = aggregate(read_metrics(args.metrics_dir))
     table = results_markdown(rows)
     if args.plot:
-        from .report import plot_results
+        from .results_plot import plot_results
 
         plot_results(rows, args.plot)
     header = (fill_template(args.header.read_text(encoding="utf8"), rows, strict=args.strict)
@@ -319,7 +319,7 @@ def cmd_benchmark(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from .report import write_report
+    from .run_report import write_report
 
     path = write_report(args.metrics, _optional_path(args.log), args.output_dir,
                         diagnostics_path=_optional_path(args.diagnostics))
@@ -328,7 +328,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 def cmd_experiment(args: argparse.Namespace) -> None:
     """The experiments on the seed texts' RNN claims (spacy_rnn/lab/claims, EXPERIMENTS.md)."""
-    from .claims import runner
+    from .claims import runner, writeup
 
     if args.name == "long-range":
         runner.long_range(args.output, cells=args.cells.split(","),
@@ -341,7 +341,7 @@ def cmd_experiment(args: argparse.Namespace) -> None:
         runner.conll(args.corpus, args.output, args.runs.split(","), configs=args.configs,
                      max_steps=args.steps, vectors=_optional_path(args.vectors), jobs=args.jobs)
     else:  # "report": argparse allows no other choice
-        path = runner.write_experiments(args.output, args.markdown)
+        path = writeup.write_experiments(args.output, args.markdown)
         print(f"Written: {path}")
 
 
@@ -386,7 +386,7 @@ def cmd_baseline_config(args: argparse.Namespace) -> None:
 
 def cmd_train_speed(args: argparse.Namespace) -> None:
     """Training words/s, time to a dev F1 and peak RSS of finished training runs."""
-    from .report import read_training_log
+    from .run_report import read_training_log
     from .speed import training_speed, training_speed_markdown
 
     runs = {}

@@ -1,5 +1,5 @@
 """Calibration of entity confidences: reliability bins, ECE, precision/recall by threshold,
-and their place in evaluate and the report."""
+and their place in evaluate and the run report."""
 import json
 
 import numpy
@@ -83,7 +83,7 @@ def test_missing_span_group_is_a_clear_error():
 
 def test_evaluate_and_report_include_calibration(tmp_path):
     pytest.importorskip("matplotlib")
-    from spacy_rnn.lab.report import write_report
+    from spacy_rnn.lab.run_report import write_report
 
     fix_random_seed(0)
     nlp = make_nlp()

@@ -1,4 +1,4 @@
-"""The experiments on the seed texts' RNN claims: task construction, run commands, analysis and the report."""
+"""The experiments on the seed texts' RNN claims: task construction, run commands, analysis and the write-up."""
 import json
 import os
 import subprocess
@@ -11,7 +11,8 @@ from spacy.lang.en import English
 
 from spacy_rnn.lab.claims import conll_grid, long_range
 from spacy_rnn.lab.claims.analysis import recall_by_novelty, teddy_pair
-from spacy_rnn.lab.claims.report import _long_range_verdicts, long_range_section
+from spacy_rnn.lab.claims.writeup import _long_range_verdicts, long_range_section
+from spacy_rnn.lab.cli import main
 
 from ..conftest import REPO, require_ner_data
 from ..corpus import make_examples, make_nlp, train
@@ -53,6 +54,16 @@ def test_long_range_section_renders_table_and_plot(tmp_path):
     lines = long_range_section(results, tmp_path)
     assert "| rnn | 100.0 | 25.0 |" in lines
     assert (tmp_path / "long_range.png").stat().st_size > 1000
+
+
+def test_experiment_report_writes_what_there_is(tmp_path):
+    """`experiment report` before any run: every section that needs a run is left out."""
+    markdown = tmp_path / "EXPERIMENTS.md"
+    assert main(["experiment", "report", "--output", str(tmp_path / "experiments"),
+                 "--markdown", str(markdown)]) == 0
+    text = markdown.read_text(encoding="utf-8")
+    assert text.startswith("# Experiments: the seed texts' RNN claims, measured")
+    assert "| lstm | not run |" in text and "## The GRU convention" in text
 
 
 def test_run_command_applies_the_runs_overrides(tmp_path):

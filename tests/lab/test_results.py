@@ -3,8 +3,8 @@ import pytest
 import srsly
 
 from spacy_rnn.lab.cli import main
-from spacy_rnn.lab.report import plot_results
 from spacy_rnn.lab.results import aggregate, read_metrics, results_markdown
+from spacy_rnn.lab.results_plot import plot_results
 
 from ..conftest import REPO
 
@@ -232,7 +232,7 @@ def test_runs_with_different_budgets_are_separate_rows_and_pairs(tmp_path):
     assert "| 1 (0) | 8,000 steps | 1.0 min |" in text
     assert "| msra | lstm | spacy-ner-efficiency | no | spaCy | 4,000 steps | +15.00 |" in text
     # The plot names the budget only where it is not the usual one.
-    from spacy_rnn.lab.report import _plot_label
+    from spacy_rnn.lab.results_plot import _plot_label
     names = sorted(_plot_label(r, "4,000 steps") for r in table)
     assert names == ["lstm [spaCy tokens]", "lstm [spaCy tokens] [8,000 steps]",
                      "spacy-ner-efficiency [spaCy tokens]"]

@@ -1,11 +1,8 @@
 """Gradient-flow diagnostics: correct gradients, direction structure, clipping."""
-import json
-
 import numpy
 import pytest
 from thinc.api import Adam, fix_random_seed
 
-from spacy_rnn.lab.report import plot_gradient_flow, write_report
 from spacy_rnn.training.diagnostics import (
     GradientDiagnostics,
     input_gradient_norms,
@@ -136,21 +133,6 @@ def test_clipping_statistics(clip, expect_rate):
 def test_invalid_settings_name_the_setting():
     with pytest.raises(ValueError, match="max_distance"):
         GradientDiagnostics(every=1, max_distance=0)
-
-
-def test_report_plots_gradient_flow(tmp_path):
-    rows = [{"step": 10, "updates": 10, "clipped_updates": 3, "clip_rate": 0.3,
-             "distance": [-1, 0, 1, 2], "distance_norm_sum": [1.0, 4.0, 2.0, 0.5],
-             "distance_count": [1, 2, 2, 1], "cell": "bilstm"}]
-    png = plot_gradient_flow({"lstm": rows, "rnn": rows}, tmp_path / "g.png")
-    assert png.stat().st_size > 1000
-    metrics = {"overall": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "support": 2},
-               "per_type": {"PER": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "support": 2}}}
-    (tmp_path / "m.json").write_text(json.dumps(metrics))
-    (tmp_path / "g.jsonl").write_text(json.dumps(rows[0]) + "\n")
-    md = write_report(tmp_path / "m.json", None, tmp_path / "r", tmp_path / "g.jsonl")
-    assert "Gradient clipping fired in 3 of 10 updates (30.0%)" in md.read_text()
-    assert (tmp_path / "r" / "gradient_flow.png").exists()
 
 
 def test_probe_runs_in_training_mode_without_dropout():

@@ -8,7 +8,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 from ..evaluate import PERSON, evaluate_model, normalize_label
-from ..report import best_row
+from ..run_report import best_row
 
 TEDDY = ("Teddy Roosevelt was a great President.", "Teddy bears are on sale.")
 

@@ -1,7 +1,7 @@
-"""Training and evaluation report: a learning curve, per-type F1 bars, the calibration
-of entity confidences, and a summary (figures drawn as plotting.py explains)."""
+"""One run's report (`python -m spacy_rnn report`): a learning curve, per-type F1 bars,
+the calibration of entity confidences, gradient flow, and a Markdown summary (figures
+drawn as plotting.py explains)."""
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -14,8 +14,7 @@ from .calibration_plots import (
     plot_reliability,
 )
 from .evaluate import PERSON, metrics_markdown
-from .plotting import new_figure as _new_figure
-from .plotting import save_figure as _save
+from .plotting import new_figure, save_figure
 
 TRAINING_CURVE_PNG = "training_curve.png"
 PER_TYPE_PNG = "per_type_f1.png"
@@ -56,7 +55,7 @@ def plot_training_curve(
     title (str): Figure title.
     RETURNS (Path): The PNG path.
     """
-    fig = _new_figure(figsize=(11, 4.2))
+    fig = new_figure(figsize=(11, 4.2))
     loss_ax, score_ax = fig.subplots(1, 2)
     steps = [row["step"] for row in log_rows]
     for component in sorted({name for row in log_rows for name in row["losses"]}):
@@ -73,7 +72,7 @@ def plot_training_curve(
     _style_axes(score_ax, "Dev-set entity scores", "score (%)")
     if title:
         fig.suptitle(title)
-    return _save(fig, png_path)
+    return save_figure(fig, png_path)
 
 
 def plot_per_type_f1(metrics: Dict, png_path: Union[str, Path], title: str = "") -> Path:
@@ -93,7 +92,7 @@ def plot_per_type_f1(metrics: Dict, png_path: Union[str, Path], title: str = "")
     f1s = [100 * per_type.get(label, {}).get("f1", 0.0) for label in labels]
     supports = [per_type.get(label, {}).get("support", 0) for label in labels]
     overall_f1 = 100 * metrics["overall"]["f1"]
-    fig = _new_figure(figsize=(8, 1.4 + 0.5 * len(labels)))
+    fig = new_figure(figsize=(8, 1.4 + 0.5 * len(labels)))
     ax = fig.subplots()
     colors = [PERSON_COLOR if label == PERSON else OTHER_COLOR for label in labels]
     bars = ax.barh(range(len(labels)), f1s, color=colors, height=0.6)
@@ -116,7 +115,7 @@ def plot_per_type_f1(metrics: Dict, png_path: Union[str, Path], title: str = "")
     fig.legend(loc="outside lower center", fontsize=9, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title or "Test F1 per entity type")
-    return _save(fig, png_path)
+    return save_figure(fig, png_path)
 
 
 def plot_gradient_flow(
@@ -137,7 +136,7 @@ def plot_gradient_flow(
     """
     from ..training.diagnostics import pool_distance_profiles
 
-    fig = _new_figure(figsize=(11, 4.2))
+    fig = new_figure(figsize=(11, 4.2))
     reach_ax, clip_ax = fig.subplots(1, 2)
     for label, rows in runs.items():
         profile = pool_distance_profiles(rows)
@@ -155,7 +154,7 @@ def plot_gradient_flow(
     _style_axes(clip_ax, "Gradient clipping", "updates clipped (%)")
     if title:
         fig.suptitle(title)
-    return _save(fig, png_path)
+    return save_figure(fig, png_path)
 
 
 def write_report(
@@ -202,62 +201,6 @@ def write_report(
     md_path = output_dir / SUMMARY_MD
     md_path.write_text(text, encoding="utf-8")
     return md_path
-
-
-def _plot_label(row: Dict, usual_budget: str) -> str:
-    """A results row's name in the plot: its config, plus what sets it apart."""
-    label = row["config"]
-    if row["eval_on"]:
-        label += f" (trained on {row['dataset']})"
-    if row.get("tokens") == "spaCy":
-        label += " [spaCy tokens]"
-    if row.get("budget", "") not in ("", usual_budget):
-        label += f" [{row['budget']}]"
-    return label
-
-
-def plot_results(table: Sequence[Dict], png_path: Union[str, Path]) -> Path:
-    """Systems side by side per test set: test F1 and PER F1 (mean, ± std over seeds).
-
-    One panel per test set. A cross-domain row (a model scored on another
-    dataset's test split) appears in the panel of the set it was scored on;
-    rows scored on the person type only have no overall bar. Rows trained on
-    spaCy's re-tokenization rather than the corpus's tokens say so, and so do
-    rows given another budget than most rows were.
-
-    table (Sequence[Dict]): rows from `spacy_rnn.lab.results.aggregate`.
-    png_path (Union[str, Path]): where to write the PNG.
-    RETURNS (Path): png_path.
-    """
-    panels: Dict[str, List[Dict]] = {}
-    for row in table:
-        panels.setdefault(row["eval_on"] or row["dataset"], []).append(row)
-    if not panels:
-        raise ValueError(Errors.RNN048)
-    ordered = sorted(panels.items())
-    budgets = Counter(row.get("budget", "") for row in table)
-    usual_budget = budgets.most_common(1)[0][0]
-    height = sum(len(rows) for _, rows in ordered) * 0.45 + 1.2 * len(ordered)
-    fig = _new_figure((8, max(3.0, height)))
-    axes = fig.subplots(len(ordered), 1, squeeze=False,
-                        height_ratios=[len(rows) + 1 for _, rows in ordered])[:, 0]
-    for ax, (test_set, rows) in zip(axes, ordered):
-        names = [_plot_label(row, usual_budget) for row in rows]
-        ys = list(range(len(rows)))
-        for offset, key, label in ((-0.2, "f1", "test F1"), (0.2, "per_f1", "test PER F1")):
-            shown = [not (key == "f1" and row.get("types")) for row in rows]
-            values = [row[key][0] if show else 0.0 for row, show in zip(rows, shown)]
-            errors = [(row[key][1] or 0.0) if show else 0.0 for row, show in zip(rows, shown)]
-            ax.barh([y + offset for y in ys], values, height=0.4, xerr=errors, label=label)
-        ax.set_yticks(ys, names)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 100)
-        ax.set_title(test_set)
-        ax.grid(axis="x", alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncols=2, fontsize=9)
-    axes[-1].set_xlabel("F1 (seqeval, strict IOB2, test split)")
-    return _save(fig, png_path)
 
 
 def _read_diagnostics_if_any(path: Optional[Union[str, Path]]) -> List[Dict]:

@@ -1,4 +1,4 @@
-"""Tests for spacy_rnn.lab.report: the training log reader, the plots and the summary."""
+"""Tests for spacy_rnn.lab.run_report: the training log reader, the plots and the summary."""
 import json
 
 import pytest
@@ -6,9 +6,10 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from spacy_rnn.lab.evaluate import seqeval_report, write_metrics  # noqa: E402
-from spacy_rnn.lab.report import (  # noqa: E402
+from spacy_rnn.lab.run_report import (  # noqa: E402
     PER_TYPE_PNG,
     TRAINING_CURVE_PNG,
+    plot_gradient_flow,
     plot_per_type_f1,
     plot_training_curve,
     read_training_log,
@@ -124,3 +125,18 @@ def test_write_report_bad_metrics(tmp_path):
     (tmp_path / "m.json").write_text('{"overall": {}}', encoding="utf-8")
     with pytest.raises(ValueError, match="RNN044"):
         write_report(tmp_path / "m.json", None, tmp_path / "out")
+
+
+def test_report_plots_gradient_flow(tmp_path):
+    rows = [{"step": 10, "updates": 10, "clipped_updates": 3, "clip_rate": 0.3,
+             "distance": [-1, 0, 1, 2], "distance_norm_sum": [1.0, 4.0, 2.0, 0.5],
+             "distance_count": [1, 2, 2, 1], "cell": "bilstm"}]
+    png = plot_gradient_flow({"lstm": rows, "rnn": rows}, tmp_path / "g.png")
+    assert png.stat().st_size > 1000
+    metrics = {"overall": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "support": 2},
+               "per_type": {"PER": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "support": 2}}}
+    (tmp_path / "m.json").write_text(json.dumps(metrics))
+    (tmp_path / "g.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    md = write_report(tmp_path / "m.json", None, tmp_path / "r", tmp_path / "g.jsonl")
+    assert "Gradient clipping fired in 3 of 10 updates (30.0%)" in md.read_text()
+    assert (tmp_path / "r" / "gradient_flow.png").exists()
