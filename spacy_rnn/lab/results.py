@@ -279,7 +279,8 @@ def results_markdown(table: List[Dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# {{FIELD DATASET/CONFIG [vectors=NAME] [tokens=gold|spaCy] [steps=N] [eval_on=SET]}}
+# {{FIELD DATASET/CONFIG [vectors=NAME] [tokens=gold|spaCy] [steps=N] [eval_on=SET]}};
+# a filter's value "-" selects the rows without one (no vectors, no training record).
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s+([^/\s}]+)/([^\s}]+)((?:\s+\w+=[^\s}]+)*)\s*\}\}")
 FIELDS = ("f1", "per_f1", "per_unseen_recall", "runs", "seeds")
 
@@ -290,7 +291,9 @@ def fill_template(text: str, table: List[Dict], strict: bool = True) -> str:
     -> "89.90 ± 0.17".
 
     Why: numbers typed into the narrative drift from the records; these cannot.
-    Filters default to tokens=gold and no eval_on; a placeholder that matches no
+    Filters default to tokens=gold and no eval_on; "-" as a filter's value asks
+    for none (tokens=- for a pretrained pipeline's record, which has no training
+    tokens, vectors=- for no vectors); a placeholder that matches no
     row, or several, is an error naming it and the candidates (RNN097). With
     strict=False (a metrics folder holding only some of the records, e.g. a new
     project's) it is written as "(no record: ...)" instead, and warned about.
@@ -300,7 +303,7 @@ def fill_template(text: str, table: List[Dict], strict: bool = True) -> str:
         wanted = {"tokens": "gold", "eval_on": ""}
         for item in filters.split():
             key, _, val = item.partition("=")
-            wanted[key] = val
+            wanted[key] = "" if val == "-" else val
         steps = wanted.pop("steps", None)
         if field not in FIELDS or set(wanted) - {"tokens", "eval_on", "vectors"}:
             raise ValueError(Errors.RNN097.format(
@@ -308,7 +311,7 @@ def fill_template(text: str, table: List[Dict], strict: bool = True) -> str:
                 "vectors, tokens, steps, eval_on"))
         rows = [row for row in table if row["dataset"] == dataset and row["config"] == config
                 and all(str(row.get(key) or "") == val for key, val in wanted.items())
-                and (steps is None or row["budget"] == f"{int(steps):,} steps")]
+                and (steps is None or row["budget"] == (f"{int(steps):,} steps" if steps else ""))]
         if len(rows) != 1:
             found = [f"{r['vectors']}/{r['tokens']}/{r['budget']}/{r['eval_on']}" for r in rows]
             err_msg = Errors.RNN097.format(

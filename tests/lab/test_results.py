@@ -332,6 +332,28 @@ def test_template_numbers_come_from_the_records(tmp_path):
     assert lenient == "x (no record: f1 wnut17/lstm) y"
 
 
+def test_template_dash_asks_for_rows_without_the_value(tmp_path):
+    """tokens=- picks a record with no training (a pretrained pipeline's), vectors=-
+    a run without vectors, steps=- one with no recorded budget."""
+    from spacy_rnn.lab.results import fill_template
+
+    pretrained = metrics("wnut17", "en_core_web_md", None, 0.30, 0.35)
+    pretrained["types"] = ["PER"]
+    runs = [pretrained,
+            _trained("wnut17", "lstm-crf-unk", 0, 0.30, 0.40, False, gold_preproc=True),
+            _trained("wnut17", "lstm-crf-unk", 0, 0.32, 0.42, True, gold_preproc=True)]
+    for i, data in enumerate(runs):
+        srsly.write_json(tmp_path / f"{i}.json", data)
+    table = aggregate(read_metrics(tmp_path))
+    text = ("{{per_f1 wnut17/en_core_web_md tokens=-}} {{f1 wnut17/lstm-crf-unk vectors=-}} "
+            "{{f1 wnut17/lstm-crf-unk vectors=vectors_dir steps=-}}")
+    assert fill_template(text, table) == "35.00 30.00 32.00"
+    with pytest.raises(ValueError, match=r"RNN097.*0 rows match"):
+        fill_template("{{per_f1 wnut17/en_core_web_md}}", table)  # tokens=gold by default
+    with pytest.raises(ValueError, match=r"RNN097.*2 rows match"):
+        fill_template("{{f1 wnut17/lstm-crf-unk}}", table)
+
+
 def test_the_committed_results_header_resolves_against_the_committed_records():
     """Every number the narrative takes from the records is there, exactly once."""
     from spacy_rnn.lab.results import PLACEHOLDER, fill_template
