@@ -9,7 +9,7 @@ the reference's ENT_IOB / ENT_TYPE (or TAG) arrays with numpy. Any other
 alignment falls back to spaCy's own aligned getters, so behaviour is the same
 (tests compare the two paths).
 """
-from typing import Sequence
+from typing import Iterable, Sequence, Set
 
 import numpy
 from spacy.attrs import ENT_IOB, ENT_TYPE, IS_SPACE, ORTH, TAG
@@ -30,6 +30,17 @@ def gold_indices(example: Example, tag_names: Sequence[str], target: str,
             return _ents_fast(example, tag_names, labels, name)
         return _tags_fast(example, tag_names, labels, name)
     return gold_indices_aligned(example, tag_names, target, labels, name)
+
+
+def labels_in(examples: Iterable[Example], target: str) -> Set[str]:
+    """Every entity label (target "ents") or tag value (target "tag") in the gold."""
+    found: Set[str] = set()
+    for eg in examples:
+        if target == "ents":
+            found.update(ent.label_ for ent in eg.reference.ents)
+        else:
+            found.update(token.tag_ for token in eg.reference if token.tag_)
+    return found
 
 
 def gold_indices_aligned(example: Example, tag_names: Sequence[str], target: str,

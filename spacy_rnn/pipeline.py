@@ -8,7 +8,6 @@ tag sequences (Viterbi under the allowed-transition matrix, with learned CRF
 scores when the decoder is "crf").
 """
 import os
-import warnings
 from itertools import islice
 from pathlib import Path
 from typing import (
@@ -38,15 +37,23 @@ from thinc.api import Config, Model, Optimizer
 from thinc.types import Floats2d, Ints1d
 
 from . import architectures  # noqa: F401  (registers the architectures)
-from .decoding.confidence import entity_confidences, make_chain
-from .decoding.losses import CRF_PARAMS, crf_loss, softmax_loss
-from .decoding.viterbi import decode_padded, length_groups, transition_scores
-from .errors import Errors, Warnings
-from .gold import gold_indices
-from .layers.cluster_features import read_cluster_table, set_cluster_table
-from .layers.lexicon_features import read_lexicons, set_lexicons
-from .layers.vocab_embed import rank_words, set_vocab_words
-from .tags import all_transitions, allowed_biluo_transitions, biluo_tag_names
+from .decoding.losses import crf_loss, softmax_loss
+from .decoding.predictions import TagPredictions, decode_tags, empty_predictions
+from .decoding.viterbi import transition_scores
+from .errors import Errors
+from .gold import gold_indices, labels_in
+from .initialization import (
+    check_settings,
+    install_clusters,
+    install_lexicons,
+    install_vocabulary,
+)
+from .tags import (
+    all_transitions,
+    allowed_biluo_transitions,
+    biluo_entities,
+    biluo_tag_names,
+)
 
 if TYPE_CHECKING:
     from .training.diagnostics import GradientDiagnostics
@@ -248,10 +255,7 @@ class RNNTagger(TrainablePipe):
         when they are on. Does not modify the docs."""
         docs = list(docs)
         if not any(len(doc) for doc in docs):
-            empty = TagPredictions(numpy.zeros((0,), dtype="int64") for _ in docs)
-            if self._wants_confidence():
-                empty.confidences = [numpy.zeros((0,), dtype="float32") for _ in docs]
-            return empty
+            return empty_predictions(len(docs), self._wants_confidence())
         self._require_initialized()
         scores = self.model.predict(docs)
         return self.decode(scores)
@@ -265,46 +269,23 @@ class RNNTagger(TrainablePipe):
         return float(self.cfg.get("temperature", 1.0))
 
     def decode(self, scores: List[Floats2d], *,
-               temperature: Optional[float] = None) -> "TagPredictions":
-        """Best valid tag sequence per doc: Viterbi under the allowed transitions.
-
-        Runs on the host, in NumPy, after one device->host copy per group of
-        docs of similar length (see viterbi_decode_numpy for why). Entity
-        confidences, when on, are computed with the scores (emissions and
-        transitions alike) divided by `temperature` (default: the component's),
-        which leaves the best path as it is. Docs are grouped so that padding
-        at most doubles a group's size (see decoding/viterbi.py).
-        """
-        lengths = numpy.asarray([len(s) for s in scores], dtype="int64")
-        out = TagPredictions(numpy.zeros((0,), dtype="int64") for _ in scores)
-        confidences: Optional[List[numpy.ndarray]] = None
-        if self._wants_confidence():
-            confidences = [numpy.zeros((0,), dtype="float32") for _ in scores]
-        trans, start, end = self._transition_scores_numpy()
+               temperature: Optional[float] = None) -> TagPredictions:
+        """Best valid tag sequence per doc (decoding/predictions.py); entity
+        confidences, when on, at `temperature` (default: the component's)."""
         scale = 1.0 / (self.temperature if temperature is None else temperature)
-        chain = make_chain(trans * scale, start * scale, end * scale) if confidences else None
-        for group in length_groups(lengths):
-            emissions, best = decode_padded(
-                self.model.ops, [scores[i] for i in group], lengths[group], (trans, start, end),
-                self._allowed(), softmax=self.decoder == "softmax")
-            for row, i in enumerate(group):
-                out[i] = best[row, : lengths[i]]
-            if confidences is not None:
-                for i, probs in zip(group, entity_confidences(
-                        emissions * scale, lengths[group], best, chain)):
-                    confidences[i] = probs
-        out.confidences = confidences
-        return out
+        return decode_tags(
+            self.model.ops, scores, self._allowed(), self._transition_scores_numpy(),
+            softmax=self.decoder == "softmax",
+            confidence_scale=scale if self._wants_confidence() else None)
 
     def _transition_scores_numpy(self) -> Tuple[numpy.ndarray, ...]:
         """Constrained transition, start and end scores on the host (-inf = forbidden)."""
-        n = len(self.tag_names)
         if self.decoder == "crf":
-            crf = self.model.get_ref("crf")
-            learned = [self.model.ops.to_numpy(crf.get_param(name)) for name in CRF_PARAMS]
-        else:
-            learned = [numpy.zeros((n, n)), numpy.zeros(n), numpy.zeros(n)]
-        return transition_scores(self._allowed(), learned)
+            scores = self.model.get_ref("crf").predict(self._allowed())
+            return tuple(self.model.ops.to_numpy(x) for x in scores)
+        n = len(self.tag_names)
+        return transition_scores(self._allowed(), [numpy.zeros((n, n)), numpy.zeros(n),
+                                                   numpy.zeros(n)])
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
         """Write predicted tags to `doc.ents` (overwriting) or `token.tag_`; with
@@ -318,10 +299,11 @@ class RNNTagger(TrainablePipe):
                 if len(doc):
                     doc.from_array([TAG], hashes[ids].reshape(-1, 1))
             return
-        prefixes, label_of = self._tag_parts()
+        names = self.tag_names
         confidences = getattr(tag_ids, "confidences", None)
         for i, (doc, ids) in enumerate(zip(docs, tag_ids)):
-            spans = _ids_to_spans(doc, numpy.asarray(ids), prefixes, label_of)
+            spans = [Span(doc, start, end, label=label)
+                     for start, end, label in biluo_entities(ids, names)]
             if confidences is None:
                 doc.ents = spans
                 continue
@@ -329,12 +311,6 @@ class RNNTagger(TrainablePipe):
             doc.spans[self.spans_key] = SpanGroup(
                 doc, name=self.spans_key, spans=spans, attrs={"scores": scores.tolist()})
             doc.ents = [span for span, p in zip(spans, scores) if p >= self.threshold]
-
-    def _tag_parts(self) -> Tuple[numpy.ndarray, List[str]]:
-        names = self.tag_names
-        prefixes = numpy.asarray([name[0] for name in names])
-        labels = [name[2:] if name != "O" else "" for name in names]
-        return prefixes, labels
 
     # --- training -------------------------------------------------------------
 
@@ -387,14 +363,15 @@ class RNNTagger(TrainablePipe):
         """Loss and gradient w.r.t. the scores; missing annotation is masked out.
 
         softmax: token-level cross-entropy, summed. crf: sequence NLL, summed,
-        with missing tags marginalised; the gradient of the transition scores
-        is added to the `crf_transitions` node here.
+        with missing tags marginalised; the transition scores' gradient goes to
+        the `crf_transitions` layer (decoding/losses.py).
         """
         examples = list(examples)
         validate_examples(examples, "RNNTagger.get_loss")
         gold = [self._gold_indices(eg) for eg in examples]
         if self.decoder == "crf":
-            loss, d_scores = self._crf_loss(scores, gold)
+            loss, d_scores = crf_loss(self.model.ops, scores, gold, self.model.get_ref("crf"),
+                                      self._allowed(), self.tag_names, self.name)
         else:
             loss, d_scores = softmax_loss(self.model.ops, scores, gold, len(self.tag_names))
         if not numpy.isfinite(loss):
@@ -403,25 +380,6 @@ class RNNTagger(TrainablePipe):
 
     def _gold_indices(self, example: Example) -> numpy.ndarray:
         return gold_indices(example, self.tag_names, self.target, self.labels, self.name)
-
-    def _crf_loss(
-        self, scores: List[Floats2d], gold: List[numpy.ndarray]
-    ) -> Tuple[float, List[Floats2d]]:
-        loss, d_scores, per_doc, rows = crf_loss(
-            self.model.ops, scores, gold, self.model.get_ref("crf"), self._allowed())
-        self._check_gold_paths(per_doc, gold, rows)
-        return loss, d_scores
-
-    def _check_gold_paths(self, per_doc: numpy.ndarray, gold: List[numpy.ndarray],
-                          rows: List[int]) -> None:
-        """An infinite NLL means the annotation itself breaks the scheme: say so,
-        rather than blame the learning rate (RNN015)."""
-        bad = numpy.flatnonzero(numpy.isposinf(per_doc))
-        if len(bad):
-            names = self.tag_names
-            doc = rows[int(bad[0])]
-            tags = " ".join(names[t] if t >= 0 else "-" for t in gold[doc])
-            raise ValueError(Errors.RNN060.format(name=self.name, doc=doc, tags=tags))
 
     def _allowed(self) -> Tuple[numpy.ndarray, ...]:
         names = tuple(self.tag_names)
@@ -468,19 +426,14 @@ class RNNTagger(TrainablePipe):
             for label in labels:
                 self.add_label(label)
         else:
-            for label in sorted(self._labels_in(get_examples())):
+            for label in sorted(labels_in(get_examples(), self.target)):
                 self.add_label(label)
         self._require_labels()
-        self._check_settings(nlp)
-        vocab_layers = [node for node in self.model.walk() if node.name == "vocab_embed"]
-        if vocab_layers:
-            words = (_read_vocab(vocab) if vocab is not None
-                     else rank_words((eg.predicted for eg in get_examples()),
-                                     vocab_layers[0].attrs["attr"]))
-            for layer in vocab_layers:
-                set_vocab_words(layer, words)
-        self._set_clusters(clusters, nlp)
-        self._set_lexicons(lexicons)
+        check_settings(self.model, self.vocab, len(self.labels), len(self.tag_names),
+                       self.target, self.name, nlp)
+        install_vocabulary(self.model, vocab, lambda: (eg.predicted for eg in get_examples()))
+        install_clusters(self.model, clusters, nlp.lang if nlp is not None else self.vocab.lang)
+        install_lexicons(self.model, lexicons)
         doc_sample: List[Doc] = []
         label_sample: List[Floats2d] = []
         n_tags = len(self.tag_names)
@@ -490,76 +443,6 @@ class RNNTagger(TrainablePipe):
         if not doc_sample:
             raise ValueError(Errors.RNN013.format(name=self.name))
         self.model.initialize(X=doc_sample, Y=label_sample)
-
-    def _set_clusters(self, source: Optional[str], nlp: Optional[Language]) -> None:
-        """Read the cluster table once and install it on every cluster_keys node."""
-        nodes = [node for node in self.model.walk() if node.name == "cluster_keys"]
-        if not nodes:
-            return
-        if source is None:
-            raise ValueError(Errors.RNN082)
-        lang = nlp.lang if nlp is not None else self.vocab.lang
-        keys, values = read_cluster_table(source, lang)
-        for node in nodes:
-            set_cluster_table(node, keys, values)
-
-    def _set_lexicons(self, files: Optional[Union[str, Dict[str, str]]]) -> None:
-        """Read the phrase lists once and install them on every lexicon_embed node."""
-        nodes = [node for node in self.model.walk() if node.name == "lexicon_embed"]
-        if not nodes:
-            return
-        if files is None:
-            raise ValueError(Errors.RNN090)
-        lists = read_lexicons(files)
-        for node in nodes:
-            set_lexicons(node, lists)
-
-    def _check_settings(self, nlp: Optional[Language]) -> None:
-        """Settings that only show up as wrong once the labels and vectors are known."""
-        n_tags = len(self.tag_names)
-        if self.model.has_dim("nO") and self.model.get_dim("nO") not in (None, n_tags):
-            raise ValueError(Errors.RNN001.format(
-                setting="nO", value=self.model.get_dim("nO"),
-                expected=f"null (inferred from the labels) or {n_tags}, the number of "
-                         f"tags {len(self.labels)} label(s) give"))
-        uses_vectors = any(node.name == "static_vectors" for node in self.model.walk())
-        if uses_vectors and self.vocab.vectors.shape[0] == 0:
-            raise ValueError(Errors.RNN005)
-        if nlp is not None:
-            self._check_listener_widths(nlp)
-        if self.target == "tag" and nlp is not None:
-            weights = nlp.config["training"]["score_weights"]
-            if not weights.get("tag_acc"):
-                warnings.warn(Warnings.RNNW001.format(name=self.name, weights=dict(weights)))
-
-    def _check_listener_widths(self, nlp: Language) -> None:
-        """A tok2vec listener must be as wide as the tok2vec it reads.
-
-        Neither spaCy nor Thinc checks this before the first update, which then
-        fails deep inside a matrix product; and the LSTM's packed path does not
-        check its input width at all, so prediction would run on garbage.
-        """
-        from spacy.pipeline import Tok2Vec
-
-        for upstream, pipe in nlp.pipeline:
-            if not isinstance(pipe, Tok2Vec) or not pipe.model.has_dim("nO"):
-                continue
-            width = pipe.model.get_dim("nO")
-            for listener in pipe.listener_map.get(self.name, []):
-                if listener.get_dim("nO") != width:
-                    raise ValueError(Errors.RNN001.format(
-                        setting="the width of the Tok2VecListener in the model",
-                        value=listener.get_dim("nO"),
-                        expected=f"{width}, the output width of '{upstream}'"))
-
-    def _labels_in(self, examples: Iterable[Example]) -> set:
-        found = set()
-        for eg in examples:
-            if self.target == "ents":
-                found.update(ent.label_ for ent in eg.reference.ents)
-            else:
-                found.update(token.tag_ for token in eg.reference if token.tag_)
-        return found
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict:
         """spaCy's entity scores (target "ents") or tag accuracy (target "tag")."""
@@ -598,37 +481,3 @@ class RNNTagger(TrainablePipe):
             if output.get_dim("nO") != len(self.tag_names):
                 raise ValueError(Errors.RNN016.format(
                     name=self.name, nO=output.get_dim("nO"), n_tags=len(self.tag_names)))
-
-
-class TagPredictions(list):
-    """What `predict` returns: one array of tag indices per doc (a list, as
-    spaCy's Tagger returns), plus `confidences`, one array per doc of its
-    entities' probabilities in order of their start (None when off)."""
-
-    confidences: Optional[List[numpy.ndarray]] = None
-
-
-def _ids_to_spans(
-    doc: Doc, ids: numpy.ndarray, prefixes: numpy.ndarray, label_of: List[str]
-) -> List[Span]:
-    """Entity spans from a valid BILUO index sequence, without a per-token loop.
-
-    Decoding guarantees validity, so entity starts (B/U) and ends (L/U) pair up in order.
-    """
-    if len(ids) == 0:
-        return []
-    tag_prefix = prefixes[ids]
-    starts = numpy.flatnonzero((tag_prefix == "B") | (tag_prefix == "U"))
-    ends = numpy.flatnonzero((tag_prefix == "L") | (tag_prefix == "U"))
-    return [Span(doc, int(s), int(e) + 1, label=label_of[ids[s]]) for s, e in zip(starts, ends)]
-
-
-def _read_vocab(vocab: Union[str, Path, Sequence[str]]) -> List[str]:
-    if isinstance(vocab, (str, Path)):
-        path = Path(vocab)
-        try:
-            lines = path.read_text(encoding="utf8").split("\n")
-        except (OSError, UnicodeDecodeError) as err:
-            raise ValueError(Errors.RNN014.format(path=path, reason=err)) from None
-        return [line for line in lines if line]
-    return list(vocab)

@@ -85,6 +85,21 @@ def is_valid_biluo(tags: Sequence[str]) -> bool:
     return inside is None
 
 
+def biluo_entities(ids: numpy.ndarray, tag_names: Sequence[str]) -> List[Tuple[int, int, str]]:
+    """(start, end, label) of each entity in a valid BILUO index sequence, in
+    order, without a per-token loop (end is exclusive, as in spaCy's spans).
+
+    Decoding guarantees validity, so entity starts (B/U) and ends (L/U) pair up.
+    """
+    ids = numpy.asarray(ids, dtype="int64")
+    if len(ids) == 0:
+        return []
+    prefixes = numpy.asarray([name[0] for name in tag_names])[ids]
+    starts = numpy.flatnonzero((prefixes == "B") | (prefixes == "U"))
+    ends = numpy.flatnonzero((prefixes == "L") | (prefixes == "U"))
+    return [(int(s), int(e) + 1, tag_names[ids[s]][2:]) for s, e in zip(starts, ends)]
+
+
 def biluo_to_iob(tags: Iterable[str]) -> List[str]:
     """BILUO -> IOB2 (L- becomes I-, U- becomes B-)."""
     out = []

@@ -1,6 +1,7 @@
 """Tag-scheme logic: BILUO names, transitions, IOB conversion, repairs (with hypothesis)."""
 import re
 
+import numpy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from spacy_rnn.tags import (
     REPAIR_BMES_UNCLOSED,
     TagRepairs,
     allowed_biluo_transitions,
+    biluo_entities,
     biluo_tag_names,
     biluo_to_iob,
     is_valid_biluo,
@@ -207,3 +209,28 @@ def test_spans_biluo_round_trip(layout):
     repairs = TagRepairs()
     assert normalize_to_iob2(iob, "iob2", repairs=repairs) == iob
     assert not repairs
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_biluo_entities_equal_spacys_spans_on_random_valid_sequences(seed):
+    """The vectorised reading of entities (what set_annotations writes) agrees with
+    spaCy's own BILUO-to-spans on valid sequences, empty ones included."""
+    names = biluo_tag_names(["LOC", "PER"])
+    a_trans, a_start, a_end = allowed_biluo_transitions(names)
+    rng = numpy.random.default_rng(seed)
+    length = int(rng.integers(0, 12))
+    ids: list = []
+    while len(ids) < length:
+        ids = []
+        for t in range(length):
+            ok = a_start if t == 0 else a_trans[ids[-1]]
+            if t == length - 1:
+                ok = ok & a_end
+            choices = numpy.flatnonzero(ok)
+            if not len(choices):
+                break
+            ids.append(int(rng.choice(choices)))
+    doc = English().make_doc(" ".join(f"w{i}" for i in range(length)))
+    expected = [(s.start, s.end, s.label_)
+                for s in biluo_tags_to_spans(doc, [names[i] for i in ids])]
+    assert biluo_entities(numpy.asarray(ids, dtype="int64"), names) == expected

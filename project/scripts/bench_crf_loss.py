@@ -15,6 +15,7 @@ rounds, so the ratio holds under a steady background load.
 """
 import importlib.util
 import inspect
+import math
 import sys
 import time
 from types import ModuleType
@@ -27,7 +28,7 @@ from spacy.training import Example, biluo_tags_to_spans, iob_to_biluo
 from spacy.util import minibatch
 
 import spacy_rnn.decoding.losses as pipeline  # where the component computes the CRF loss
-from spacy_rnn.layers import crf as new_crf
+from spacy_rnn.decoding import crf as new_crf
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names
 
 
@@ -39,10 +40,27 @@ def load_module(path: str) -> ModuleType:
 
 
 def constrain(module: ModuleType) -> Callable:
-    """The old constrained_scores took the finite penalty as a fifth argument."""
+    """Learned scores with forbidden entries masked, as `module` expects them: the
+    old constrained_scores took a finite penalty as a fifth argument; the new
+    crf.py has none (the model masks with -inf in layers/crf_transitions.py)."""
+    if not hasattr(module, "constrained_scores"):
+        return lambda t, s, e, a: tuple(x.masked_fill(~m, -math.inf) for x, m in zip((t, s, e), a))
     if len(inspect.signature(module.constrained_scores).parameters) == 5:
         return lambda t, s, e, a: module.constrained_scores(t, s, e, a, -1.0e4)
     return module.constrained_scores
+
+
+def nll_for_layer(module: ModuleType) -> Callable:
+    """`module.crf_nll` as the component calls it, with scores the crf_transitions
+    layer masked with -inf: an old module that expected a finite penalty gets one."""
+    if not hasattr(module, "constrained_scores") or len(
+            inspect.signature(module.constrained_scores).parameters) != 5:
+        return module.crf_nll
+
+    def nll(emissions, gold, mask, *scores):  # type: ignore[no-untyped-def]
+        return module.crf_nll(emissions, gold, mask,
+                              *(x.clamp(min=-1.0e4) for x in scores))
+    return nll
 
 
 def best_of(runs: Dict[str, Callable[[], None]], rounds: int = 5) -> Dict[str, float]:
@@ -117,8 +135,7 @@ def bench_update(modules: Dict[str, ModuleType], conll_train: str) -> None:
 
     def run(module: ModuleType) -> Callable[[], None]:
         def go() -> None:
-            pipeline.crf_nll = module.crf_nll
-            pipeline.constrained_scores = constrain(module)
+            pipeline.crf_nll = nll_for_layer(module)
             for batch in batches:
                 tagger.update(batch, sgd=None)
         return go

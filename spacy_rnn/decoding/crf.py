@@ -12,7 +12,6 @@ Pure functions over padded tensors, so both decoders share them:
 Shapes: B = batch, T = longest sequence, K = number of tags.
 """
 import math
-from typing import Tuple
 
 import numpy
 import torch
@@ -60,7 +59,7 @@ def crf_nll(
         (padding is ignored through `mask`).
     mask (BoolTensor[B, T]): True for real tokens.
     trans, start, end: transition scores, -inf where forbidden
-        (see `constrained_scores`).
+        (layers/crf_transitions.py).
     RETURNS (Tensor[B]): the loss per sequence, >= 0; +inf for a sequence
         whose annotated tags no allowed path agrees with.
     """
@@ -77,26 +76,6 @@ def crf_nll(
         torch.cat([emissions, gold_emissions]), torch.cat([mask, mask]), trans, start, end)
     log_z, log_z_gold = both.split(emissions.shape[0])
     return log_z - log_z_gold
-
-
-def constrained_scores(
-    trans: torch.Tensor,
-    start: torch.Tensor,
-    end: torch.Tensor,
-    allowed: Tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Learned transition scores with the forbidden entries set to -inf.
-
-    trans (Tensor[K, K]), start, end (Tensor[K]): learned scores.
-    allowed: boolean masks of the same shapes (see tags.allowed_biluo_transitions).
-    RETURNS: the three score tensors; gradients reach the allowed entries only.
-    """
-    a_trans, a_start, a_end = allowed
-    return (
-        trans.masked_fill(~a_trans, -math.inf),
-        start.masked_fill(~a_start, -math.inf),
-        end.masked_fill(~a_end, -math.inf),
-    )
 
 
 def viterbi_decode_numpy(

@@ -9,10 +9,9 @@ import torch
 from thinc.api import Model, Ops, torch2xp, xp2torch
 from thinc.types import Floats2d
 
+from ..errors import Errors
 from ..gold import MISSING
-from .crf import constrained_scores, crf_nll
-
-CRF_PARAMS = ("T", "start", "end")
+from .crf import crf_nll
 
 
 def softmax_loss(
@@ -36,40 +35,49 @@ def softmax_loss(
 
 def crf_loss(
     ops: Ops, scores: List[Floats2d], gold: List[numpy.ndarray], crf: Model,
-    allowed: Tuple[numpy.ndarray, ...],
-) -> Tuple[float, List[Floats2d], numpy.ndarray, List[int]]:
+    allowed: Tuple[numpy.ndarray, ...], tag_names: Sequence[str], name: str,
+) -> Tuple[float, List[Floats2d]]:
     """Summed CRF negative log-likelihood under the allowed transitions.
 
-    The gradient w.r.t. the scores is returned; that of the transition scores
-    is added to the `crf` node's parameters (`inc_grad`), so the optimizer
-    updates them with the rest.
-
-    RETURNS (Tuple): the loss, the gradient per doc, the NLL per non-empty doc
-        (+inf: no valid path agrees with that doc's gold) and those docs' indices.
+    crf (Model): the tagger's `crf_transitions` layer (layers/crf_transitions.py):
+        called on the masks for the constrained transition scores, and given
+        their gradient back, so the optimizer updates them with the rest.
+    tag_names, name: for the error when a doc's gold breaks the tag scheme.
+    RETURNS (Tuple[float, List[Floats2d]]): the loss and its gradient per doc.
     """
     lengths = [len(s) for s in scores]
     keep = [i for i, n in enumerate(lengths) if n]
     d_scores = [ops.alloc2f(*s.shape) for s in scores]
     if not keep:
-        return 0.0, d_scores, numpy.zeros((0,), dtype="float32"), keep
+        return 0.0, d_scores
     emissions = xp2torch(ops.pad([scores[i] for i in keep]), requires_grad=True)
     mask = length_mask([lengths[i] for i in keep], emissions.device)
     gold_padded = numpy.full(mask.shape, MISSING, dtype="int64")
     for row, i in enumerate(keep):
         gold_padded[row, : lengths[i]] = gold[i]
     gold_t = torch.as_tensor(gold_padded, device=emissions.device)
-    leaves = [xp2torch(crf.get_param(name), requires_grad=True) for name in CRF_PARAMS]
-    masks = tuple(torch.as_tensor(a, device=emissions.device) for a in allowed)
-    trans, start, end = constrained_scores(*leaves, masks)  # type: ignore[arg-type]
-    per_doc = crf_nll(emissions, gold_t, mask, trans, start, end)
+    transitions, backprop_crf = crf(allowed, is_train=True)
+    leaves = [xp2torch(x, requires_grad=True) for x in transitions]
+    per_doc = crf_nll(emissions, gold_t, mask, *leaves)
+    _check_gold_paths(per_doc.detach().cpu().numpy(), gold, keep, tag_names, name)
     loss = per_doc.sum()
     loss.backward()
-    for name, leaf in zip(CRF_PARAMS, leaves):
-        crf.inc_grad(name, torch2xp(leaf.grad))
+    backprop_crf(tuple(torch2xp(leaf.grad) for leaf in leaves))
     d_padded = torch2xp(emissions.grad)
     for row, i in enumerate(keep):
         d_scores[i] = ops.as_contig(d_padded[row, : lengths[i]])
-    return float(loss.item()), d_scores, per_doc.detach().cpu().numpy(), keep
+    return float(loss.item()), d_scores
+
+
+def _check_gold_paths(per_doc: numpy.ndarray, gold: List[numpy.ndarray], rows: List[int],
+                      tag_names: Sequence[str], name: str) -> None:
+    """An infinite NLL means the annotation itself breaks the scheme: say so,
+    rather than blame the learning rate (RNN015)."""
+    bad = numpy.flatnonzero(numpy.isposinf(per_doc))
+    if len(bad):
+        doc = rows[int(bad[0])]
+        tags = " ".join(tag_names[t] if t >= 0 else "-" for t in gold[doc])
+        raise ValueError(Errors.RNN060.format(name=name, doc=doc, tags=tags))
 
 
 def length_mask(lengths: Sequence[int], device: torch.device) -> torch.Tensor:

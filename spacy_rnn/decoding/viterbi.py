@@ -15,7 +15,7 @@ Masks = Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
 def transition_scores(allowed: Masks, learned: Sequence[numpy.ndarray]) -> Tuple[numpy.ndarray, ...]:
     """Constrained transition, start and end scores (float32, on the host).
 
-    Forbidden entries are -inf, as in training (`constrained_scores`), so no
+    Forbidden entries are -inf, as in training (layers/crf_transitions.py), so no
     emission score, however large, can make a forbidden path win. Every tag has
     an allowed predecessor, so no path is all -inf.
     """

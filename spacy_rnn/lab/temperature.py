@@ -18,6 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..errors import Errors
+from ..tags import biluo_entities
 from .calibration import reliability
 from .evaluate import as_the_model_reads, read_gold_docs, retokenized
 
@@ -54,15 +55,10 @@ def _scores_and_truth(nlp: Language, gold_docs: Sequence[Doc],
         scores.extend(tagger.model.predict(batch) if any(len(d) for d in batch)
                       else [tagger.model.ops.alloc2f(0, len(tagger.tag_names))] * len(batch))
     preds = tagger.decode(scores, temperature=1.0)
-    prefixes, label_of = tagger._tag_parts()
     truth: List[bool] = []
-    for doc, gold, ids in zip(docs, gold_docs, preds):
+    for gold, ids in zip(gold_docs, preds):
         gold_spans = {(e.start, e.end, e.label_) for e in gold.ents}
-        codes = prefixes[numpy.asarray(ids)] if len(ids) else numpy.zeros(0, dtype=str)
-        starts = numpy.flatnonzero((codes == "B") | (codes == "U"))
-        ends = numpy.flatnonzero((codes == "L") | (codes == "U"))
-        truth.extend((int(s), int(e) + 1, label_of[ids[s]]) in gold_spans
-                     for s, e in zip(starts, ends))
+        truth.extend(entity in gold_spans for entity in biluo_entities(ids, tagger.tag_names))
     return scores, numpy.asarray(truth, dtype=bool)
 
 

@@ -3,9 +3,9 @@
 The model maps List[Doc] -> List[Floats2d]: one row of unnormalised tag scores
 (emissions) per token. What turns scores into tags (Viterbi under the allowed
 transitions, with or without learned CRF transitions) and the loss live in the
-component, which owns the label set; the learned transition scores live here as
-parameters of a `crf_transitions` node so they are optimised and saved like
-every other weight.
+component, which owns the label set; with the CRF decoder the learned transition
+scores are a second layer here (layers/crf_transitions.py), so they are
+optimised and saved like every other weight.
 """
 from typing import Callable, List, Optional, Tuple
 
@@ -14,6 +14,7 @@ from thinc.api import Dropout, Linear, Model, chain, with_array
 from thinc.types import Floats2d
 
 from ..errors import Errors
+from .crf_transitions import CRFTransitions
 from .document_memory import DocumentMemory
 from .rnn_encoder import RNNEncoderLayer
 from .sentence_context import SentenceContext
@@ -85,37 +86,6 @@ def BiRNNTagger(
         dims={"nO": nO},
         attrs={"decoder": decoder},
     )
-
-
-def CRFTransitions(nO: Optional[int] = None) -> Model:
-    """Learned start / transition / end scores of a linear-chain CRF.
-
-    Not called in the forward pass: the component reads the parameters when it
-    computes the CRF loss and decodes, and hands their gradients back with
-    `inc_grad`, so the usual optimizer updates them.
-    """
-    return Model(
-        "crf_transitions",
-        _never_called,
-        init=_init_transitions,
-        params={"T": None, "start": None, "end": None},
-        dims={"nO": nO},
-    )
-
-
-def _never_called(model: Model, X: object, is_train: bool) -> Tuple[object, Callable]:
-    raise NotImplementedError("crf_transitions holds parameters; it is not a forward layer")
-
-
-def _init_transitions(model: Model, X: object = None, Y: object = None) -> None:
-    if model.get_dim("nO") is None and Y is not None:
-        model.set_dim("nO", Y[0].shape[1])  # type: ignore[index]
-    n = model.get_dim("nO")
-    # Zeros: the constraint mask already encodes what must not happen, and the
-    # learned scores start neutral.
-    model.set_param("T", model.ops.alloc2f(n, n))
-    model.set_param("start", model.ops.alloc1f(n))
-    model.set_param("end", model.ops.alloc1f(n))
 
 
 def _init(model: Model, X: Optional[List[Doc]] = None, Y: Optional[List[Floats2d]] = None) -> None:

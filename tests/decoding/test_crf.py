@@ -1,5 +1,7 @@
 """CRF likelihood and Viterbi against brute-force enumeration (allennlp's approach)."""
 import itertools
+import math
+from typing import Tuple
 
 import numpy
 import pytest
@@ -7,13 +9,31 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spacy_rnn.decoding.crf import (
-    constrained_scores,
-    crf_nll,
-    viterbi_decode_numpy,
-)
+from spacy_rnn.decoding.crf import crf_nll, viterbi_decode_numpy
 from spacy_rnn.decoding.forward_backward import shift_groups
+from spacy_rnn.decoding.losses import crf_loss
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names, is_valid_biluo
+
+
+def constrained_scores(
+    trans: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+    allowed: Tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Learned transition scores with the forbidden entries set to -inf (in torch,
+    so the brute force gets gradients; the model does it in layers/crf_transitions.py).
+
+    trans (Tensor[K, K]), start, end (Tensor[K]): learned scores.
+    allowed: boolean masks of the same shapes (see tags.allowed_biluo_transitions).
+    RETURNS: the three score tensors; gradients reach the allowed entries only.
+    """
+    a_trans, a_start, a_end = allowed
+    return (
+        trans.masked_fill(~a_trans, -math.inf),
+        start.masked_fill(~a_start, -math.inf),
+        end.masked_fill(~a_end, -math.inf),
+    )
 
 
 def path_score(em, tags, trans, start, end):
@@ -316,7 +336,7 @@ def test_overlapping_constraints_use_the_exact_dense_path(seed):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_component_crf_loss_fills_transition_gradients_like_brute_force(seed):
-    """The component's path: emissions -> crf_nll -> inc_grad on the CRF node."""
+    """The component's path: emissions -> crf_nll -> the crf_transitions layer's backprop."""
     from spacy.lang.en import English
 
     nlp = English()
@@ -332,7 +352,8 @@ def test_component_crf_loss_fills_transition_gradients_like_brute_force(seed):
     allowed = tuple(torch.as_tensor(a) for a in tagger._allowed())
     scores = [(rng.standard_normal((n, len(names))) * 25).astype("float32") for n in (4, 2)]
     gold = [numpy.array([0, -1, names.index("L-PER"), -1]), numpy.array([-1, 0])]
-    loss, d_scores = tagger._crf_loss(scores, gold)
+    loss, d_scores = crf_loss(tagger.model.ops, scores, gold, crf, tagger._allowed(),
+                              names, tagger.name)
     learned = [torch.as_tensor(crf.get_param(name)) for name in ("T", "start", "end")]
     total = 0.0
     expected_learned = [torch.zeros_like(x, dtype=torch.float64) for x in learned]
@@ -360,4 +381,5 @@ def test_component_names_gold_that_breaks_the_scheme():
               numpy.zeros((2, len(names)), dtype="float32")]
     gold = [numpy.zeros((0,), dtype="int64"), numpy.array([0, names.index("I-PER")])]
     with pytest.raises(ValueError, match=r"RNN060.*doc 1 .*O I-PER"):
-        tagger._crf_loss(scores, gold)
+        crf_loss(tagger.model.ops, scores, gold, tagger.model.get_ref("crf"),
+                 tagger._allowed(), names, tagger.name)
