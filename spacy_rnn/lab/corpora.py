@@ -5,6 +5,9 @@ Two steps, so that what the model trains on can be inspected and reproduced:
 source has them (from the Hugging Face hub, or from a local mirror of the raw
 files, both through `datasets`), and `preprocess` turns that into IOB2-normalised
 spaCy DocBins plus the one-hot vocabulary, the label list and statistics.
+
+`datasets` (and its `huggingface_hub`) is imported by the functions that use it: it
+is optional (the [project] extra) and slow to import, and the CLI imports this module.
 """
 import codecs
 import json
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, 
 import spacy
 import srsly
 from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
 from wasabi import msg
 
 from ..errors import Errors
@@ -28,7 +32,6 @@ from ..tags import TagRepairs, normalize_to_iob2
 
 if TYPE_CHECKING:
     import datasets
-    from spacy.vocab import Vocab
 
 SPLITS = ("train", "dev", "test")
 # Share of train (taken off its end, so the split is deterministic) that becomes
@@ -504,7 +507,7 @@ def preprocess(
 
 
 def _read_docs(
-    path: Path, spec: DatasetSpec, vocab: "Vocab", limit: int
+    path: Path, spec: DatasetSpec, vocab: Vocab, limit: int
 ) -> Tuple[List[Doc], List[Optional[int]], Dict[str, Any]]:
     """Read one JSONL split into Docs with IOB2 entities, each sentence's document
     index (None where the source marks none), and the split's statistics."""

@@ -30,6 +30,8 @@ import math
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from spacy.util import load_language_data, registry
+
 from ..errors import Errors
 
 FIRST_NAMES = "first_names.txt"
@@ -58,7 +60,7 @@ def package_file(package: str, relative: str, what: str) -> Path:
 
 def first_name_counts(path: Optional[Path] = None) -> Dict[str, int]:
     """SSA baby names and how many babies got each, summed over years and sexes."""
-    import pyarrow.parquet
+    import pyarrow.parquet  # optional: it comes with `datasets` (the [project] extra)
 
     path = path if path is not None else package_file(*BABYNAMES)
     try:
@@ -91,8 +93,6 @@ def word_log_probs(lang: str = "en") -> Dict[str, float]:
     Read as the raw JSON: a spaCy lookups Table keeps only the words' hashes,
     and the capitalized spellings of a word must be found by iterating.
     """
-    from spacy.util import load_language_data, registry
-
     try:
         data = registry.lookups.get(lang)
         return load_language_data(data["lexeme_prob"])

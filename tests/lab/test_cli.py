@@ -1,4 +1,7 @@
 """The command line that project.yml calls."""
+import subprocess
+import sys
+
 import pytest
 
 from spacy_rnn.lab.cli import overrides_from_pairs
@@ -19,3 +22,15 @@ def test_overrides_from_pairs():
 def test_overrides_from_pairs_names_a_bad_pair(bad):
     with pytest.raises(ValueError, match=f"RNN001.*--overrides.*{bad}"):
         overrides_from_pairs(bad)
+
+
+def test_startup_imports_no_optional_dependency():
+    """The commands import seqeval (through evaluate) when they run, and the lab's
+    modules import datasets, matplotlib and ray where they use them: `--help`,
+    `results` or `annotate` start without them."""
+    code = ("import sys, spacy_rnn.lab.cli\n"
+            "lab = {'datasets', 'seqeval', 'matplotlib', 'ray', 'pyarrow'}\n"
+            "print(sorted(lab & {m.split('.')[0] for m in sys.modules}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from thinc.api import Config
+
 from ..recipes import resolve_config
 
 EMBED = "components.rnn_tagger.model.embed"
@@ -89,8 +91,6 @@ def sgd_config(config_path: Path, out: Path) -> Path:
     (A command-line override cannot swap the optimizer: Adam's beta/eps keys
     would stay behind and SGD.v1 rejects them.)
     """
-    from thinc.api import Config
-
     config = Config().from_disk(config_path, interpolate=False)
     config["training"]["optimizer"] = {"@optimizers": "SGD.v1", "learn_rate": SGD_LEARN_RATE,
                                        "L2": 0.0, "grad_clip": 5.0, "use_averages": True}

@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
+import torch
 from spacy.lang.en import English
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -101,8 +102,6 @@ def run_one(cell: str, distance: int, seed: int, *, n_test: int = 500, steps: in
 
 
 def _run_job(args: Tuple[str, int, int, Dict]) -> Dict:
-    import torch
-
     torch.set_num_threads(1)
     cell, distance, seed, settings = args
     return run_one(cell, distance, seed, **settings)
