@@ -180,13 +180,14 @@ class RNNTagger(TrainablePipe):
         self._rehearsal_model = None
         self.scorer = scorer
         # temperature: the scale entity confidences are computed at (1 = the
-        # model's own distribution), fitted on dev data by calibration.fit_temperature
-        # and saved with the weights; decoding never depends on it.
+        # model's own distribution), fitted on dev data by `python -m spacy_rnn
+        # calibrate` (lab/temperature.py) and saved with the weights; decoding
+        # never depends on it.
         self.cfg: Dict = {"labels": [], "target": target, "temperature": 1.0}
         self._constraints: Optional[Tuple[Tuple[str, ...], Tuple[numpy.ndarray, ...]]] = None
-        # Gradient-flow statistics, set by spacy_rnn.DiagnosticsLogger.v1 (None = off).
-        # Set by the training logger when diagnostics are on (training/diagnostics.py):
-        # the component only calls it, and never imports the logger.
+        # Gradient-flow statistics (training/diagnostics.py), None = off: set by
+        # spacy_rnn.TrainingLogger.v1 when `diagnose_every` > 0. The component only
+        # calls it, and imports neither the logger nor the diagnostics.
         self.diagnostics: Optional["GradientDiagnostics"] = None
 
     # --- labels -------------------------------------------------------------
@@ -265,7 +266,7 @@ class RNNTagger(TrainablePipe):
 
     @property
     def temperature(self) -> float:
-        """Scores are divided by this before confidences are computed (see calibration.py)."""
+        """Scores are divided by this before confidences are computed (lab/temperature.py)."""
         return float(self.cfg.get("temperature", 1.0))
 
     def decode(self, scores: List[Floats2d], *,

@@ -9,7 +9,7 @@ import pytest
 import spacy
 from spacy.lang.en import English
 
-from spacy_rnn.lab.claims import conll_grid, long_range
+from spacy_rnn.lab.claims import conll_grid, long_range, writeup
 from spacy_rnn.lab.claims.analysis import recall_by_novelty, teddy_pair
 from spacy_rnn.lab.claims.writeup import _long_range_verdicts, long_range_section
 from spacy_rnn.lab.cli import main
@@ -132,3 +132,18 @@ def test_claims_workflow_offline_small(tmp_path):
     assert run["returncode"] == 0
     assert (project.parent / "experiments" / "gradient_flow_cells.png").exists()
     assert spacy.load(project / "experiments" / "conll" / "lstm" / "model-best")
+
+
+def test_experiment_report_keeps_the_hand_written_story(tmp_path):
+    """EXPERIMENTS.md ends with a hand-kept section (the story behind RESULTS.md):
+    a re-run rewrites the generated sections and keeps that one, byte for byte."""
+    markdown = tmp_path / "EXPERIMENTS.md"
+    story = writeup.STORY_HEADING + "\n\nTyped by hand: 89.90 on test.\n\n### A subsection\n- kept\n"
+    markdown.write_text("# Experiments: stale\n\n## 1. old numbers\n| rnn | 0.1 |\n\n" + story,
+                        encoding="utf-8")
+    assert main(["experiment", "report", "--output", str(tmp_path / "experiments"),
+                 "--markdown", str(markdown)]) == 0
+    text = markdown.read_text(encoding="utf-8")
+    assert text.startswith("# Experiments: the seed texts' RNN claims, measured")
+    assert "old numbers" not in text
+    assert text.endswith(story) and text.count(writeup.STORY_HEADING) == 1

@@ -42,6 +42,10 @@ equations with the same weights, both directions and padded batches included.
 """
 
 
+# Where EXPERIMENTS.md's hand-written part starts (see hand_kept_part).
+STORY_HEADING = "## Results: the story behind RESULTS.md"
+
+
 def write_experiments(output: Path, markdown: Path) -> Path:
     """`markdown` (EXPERIMENTS.md), with its plots in `experiments/` beside it, from the
     outputs `runner` saved in `output`."""
@@ -76,8 +80,23 @@ def write_experiments(output: Path, markdown: Path) -> Path:
     lines += clipping_section(runs, images)
     lines += ["## Cells on CoNLL-2003", ""] + conll_table(runs, ["rnn", "lstm", "gru"])
     lines += [GRU_CONVENTION]
-    markdown.write_text("\n".join(lines), encoding="utf-8")
+    text = "\n".join(lines)
+    story = hand_kept_part(markdown)
+    if story:
+        text = text.rstrip("\n") + "\n\n" + story
+    markdown.write_text(text, encoding="utf-8")
     return markdown
+
+
+def hand_kept_part(markdown: Path) -> str:
+    """The hand-written story that follows the generated sections of an existing
+    EXPERIMENTS.md (from STORY_HEADING on): a re-run rewrites what it measured and
+    keeps this as it is, rather than deleting it."""
+    if not markdown.is_file():
+        return ""
+    text = markdown.read_text(encoding="utf-8")
+    at = text.find("\n" + STORY_HEADING + "\n")
+    return text[at + 1:] if at >= 0 else ""
 
 
 def _cells_section(path: Path, runs) -> List[str]:
