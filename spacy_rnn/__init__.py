@@ -9,4 +9,4 @@ from .pipeline import RNNTagger, make_rnn_tagger, make_tagger_scorer  # noqa: F4
 from .readers import create_documents_reader  # noqa: F401
 from .training.logger import make_training_logger  # noqa: F401
 
-__version__ = "0.3.0"
+__version__ = "0.3.1"

@@ -39,7 +39,7 @@ from thinc.types import Floats2d, Ints1d
 from . import architectures  # noqa: F401  (registers the architectures)
 from .decoding.losses import crf_loss, softmax_loss
 from .decoding.predictions import TagPredictions, decode_tags, empty_predictions
-from .decoding.viterbi import transition_scores
+from .decoding.viterbi import mask_scores
 from .errors import Errors
 from .gold import gold_indices, labels_in
 from .initialization import (
@@ -284,9 +284,7 @@ class RNNTagger(TrainablePipe):
         if self.decoder == "crf":
             scores = self.model.get_ref("crf").predict(self._allowed())
             return tuple(self.model.ops.to_numpy(x) for x in scores)
-        n = len(self.tag_names)
-        return transition_scores(self._allowed(), [numpy.zeros((n, n)), numpy.zeros(n),
-                                                   numpy.zeros(n)])
+        return mask_scores(self._allowed())
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
         """Write predicted tags to `doc.ents` (overwriting) or `token.tag_`; with

@@ -10,6 +10,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy
 
 BILUO_PREFIXES = ("B", "I", "L", "U")
+# Allowed transitions, starts and ends: bool arrays [K, K], [K], [K] (True = allowed).
+Masks = Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
 
 
 def split_tag(tag: str) -> Tuple[str, Optional[str]]:

@@ -1,10 +1,16 @@
-"""Serialization: round trips into freshly built models, and corrupt model directories."""
+"""Serialization: round trips into freshly built models, pipelines saved by an
+earlier release, and corrupt model directories."""
+import json
+
 import pytest
 import spacy
 from spacy.lang.en import English
 from thinc.api import fix_random_seed
 
+from .conftest import REPO
 from .corpus import TRAIN_DATA, make_examples, make_nlp, train
+
+SAVED_030 = REPO / "tests" / "fixtures" / "saved-0.3.0-crf"
 
 CONFIGS = [{}, {"decoder": "crf", "cell": "gru"}, {"embed": {"vocab_size": 7}}]
 
@@ -96,3 +102,17 @@ def test_different_architecture_is_a_clear_error(tmp_path):
     other = make_nlp(model={"decoder": "softmax"}).get_pipe("rnn_tagger")
     with pytest.raises(ValueError, match="different"):
         other.from_bytes(data)
+
+
+def test_pipeline_saved_by_0_3_0_loads_and_predicts_as_it_did():
+    """A CRF pipeline written by 0.3.0 (tests/fixtures/make_saved_pipeline.py) loads,
+    and gives the entities and confidences it gave then: the layers' names, their
+    parameters and the decoding survived the refactors since."""
+    expected = json.loads((SAVED_030 / "expected.json").read_text(encoding="utf8"))
+    assert expected["spacy_rnn"] == "0.3.0"
+    nlp = spacy.load(SAVED_030 / "pipeline")
+    docs = list(nlp.pipe([d["text"] for d in expected["docs"]]))
+    assert sum(len(d["ents"]) for d in expected["docs"]) >= 5
+    for doc, want in zip(docs, expected["docs"]):
+        assert [[e.start_char, e.end_char, e.label_] for e in doc.ents] == want["ents"]
+        assert doc.spans["rnn_ents"].attrs["scores"] == pytest.approx(want["scores"], abs=1e-6)

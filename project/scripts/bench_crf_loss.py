@@ -3,7 +3,7 @@
 The older module must be self-contained (crf.py up to e4df703 imports only
 numpy and torch), so take it straight from git:
 
-    git show e4df703:spacy_rnn/decoding/crf.py > /tmp/crf_old.py
+    git show e4df703:spacy_rnn/models/crf.py > /tmp/crf_old.py
     OMP_NUM_THREADS=1 python scripts/bench_crf_loss.py /tmp/crf_old.py \
         ../../shared/ner-data/conll2003/train.txt
 
@@ -27,7 +27,7 @@ from spacy.tokens import Doc
 from spacy.training import Example, biluo_tags_to_spans, iob_to_biluo
 from spacy.util import minibatch
 
-import spacy_rnn.decoding.losses as pipeline  # where the component computes the CRF loss
+import spacy_rnn.decoding.losses as losses  # where the component computes the CRF loss
 from spacy_rnn.decoding import crf as new_crf
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names
 
@@ -135,7 +135,7 @@ def bench_update(modules: Dict[str, ModuleType], conll_train: str) -> None:
 
     def run(module: ModuleType) -> Callable[[], None]:
         def go() -> None:
-            pipeline.crf_nll = nll_for_layer(module)
+            losses.crf_nll = nll_for_layer(module)
             for batch in batches:
                 tagger.update(batch, sgd=None)
         return go

@@ -1,2 +1,3 @@
-"""From tag scores to tags and back: the CRF likelihood (crf, forward_backward),
-constrained Viterbi, and exact entity confidences (confidence)."""
+"""From tag scores to tags and back: the training losses (losses), the CRF
+likelihood (crf, forward_backward), constrained Viterbi (viterbi), what
+`predict` returns (predictions) and exact entity confidences (confidence)."""

@@ -11,8 +11,9 @@ import numpy
 from thinc.api import Ops
 from thinc.types import Floats2d
 
+from ..tags import Masks
 from .confidence import entity_confidences, make_chain
-from .viterbi import Masks, decode_padded, length_groups
+from .viterbi import decode_padded, length_groups
 
 
 class TagPredictions(list):
@@ -51,10 +52,9 @@ def decode_tags(
     lengths = numpy.asarray([len(s) for s in scores], dtype="int64")
     out = empty_predictions(len(scores), confidence_scale is not None)
     trans, start, end = transitions
-    chain = None
-    if confidence_scale is not None:
-        scale = confidence_scale
-        chain = make_chain(trans * scale, start * scale, end * scale)
+    scale = 1.0 if confidence_scale is None else confidence_scale
+    chain = None if confidence_scale is None else make_chain(
+        trans * scale, start * scale, end * scale)
     for group in length_groups(lengths):
         emissions, best = decode_padded(
             ops, [scores[i] for i in group], lengths[group], transitions, allowed,

@@ -1,26 +1,23 @@
 """Best valid tag sequences on the host: constrained scores, grouping by length,
 and the softmax decoder's shortcut (a valid per-token argmax is the Viterbi path).
 """
-from typing import List, Sequence, Tuple
+from typing import List, Tuple
 
 import numpy
 from thinc.api import Ops
 from thinc.types import Floats2d
 
+from ..tags import Masks
 from .crf import viterbi_decode_numpy
 
-Masks = Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
 
-
-def transition_scores(allowed: Masks, learned: Sequence[numpy.ndarray]) -> Tuple[numpy.ndarray, ...]:
-    """Constrained transition, start and end scores (float32, on the host).
-
-    Forbidden entries are -inf, as in training (layers/crf_transitions.py), so no
-    emission score, however large, can make a forbidden path win. Every tag has
-    an allowed predecessor, so no path is all -inf.
-    """
-    return tuple(numpy.where(numpy.asarray(a), x, -numpy.inf).astype("float32")
-                 for a, x in zip(allowed, learned))
+def mask_scores(allowed: Masks) -> Tuple[numpy.ndarray, ...]:
+    """The softmax decoder's transition, start and end scores (float32, on the
+    host): 0 where allowed, -inf where forbidden, so no emission score, however
+    large, can make a forbidden path win. (The CRF decoder's learned scores are
+    masked the same way by layers/crf_transitions.py.)"""
+    return tuple(numpy.where(numpy.asarray(a), 0.0, -numpy.inf).astype("float32")
+                 for a in allowed)
 
 
 def valid_paths(paths: numpy.ndarray, lengths: numpy.ndarray, allowed: Masks) -> numpy.ndarray:

@@ -55,10 +55,11 @@ def _scores_and_truth(nlp: Language, gold_docs: Sequence[Doc],
         scores.extend(tagger.model.predict(batch) if any(len(d) for d in batch)
                       else [tagger.model.ops.alloc2f(0, len(tagger.tag_names))] * len(batch))
     preds = tagger.decode(scores, temperature=1.0)
+    names = tagger.tag_names
     truth: List[bool] = []
     for gold, ids in zip(gold_docs, preds):
         gold_spans = {(e.start, e.end, e.label_) for e in gold.ents}
-        truth.extend(entity in gold_spans for entity in biluo_entities(ids, tagger.tag_names))
+        truth.extend(entity in gold_spans for entity in biluo_entities(ids, names))
     return scores, numpy.asarray(truth, dtype=bool)
 
 

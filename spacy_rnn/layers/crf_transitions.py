@@ -16,8 +16,10 @@ from typing import Callable, Optional, Tuple
 from thinc.api import Model
 from thinc.types import Floats1d, Floats2d
 
+from ..errors import Errors
+from ..tags import Masks
+
 PARAMS = ("T", "start", "end")
-Masks = Tuple[object, object, object]  # bool arrays [K, K], [K], [K] (numpy or device)
 Scores = Tuple[Floats2d, Floats1d, Floats1d]
 
 
@@ -46,7 +48,7 @@ def _forward(model: Model[Masks, Scores], allowed: Masks,
         # The gradient of masking: forbidden entries get none.
         for name, mask, d in zip(PARAMS, masks, d_scores):
             model.inc_grad(name, xp.where(mask, d, 0.0).astype("float32"))
-        return allowed
+        return allowed  # the masks are not differentiable: handed back as they are
 
     return scores, backprop  # type: ignore[return-value]
 
@@ -54,6 +56,13 @@ def _forward(model: Model[Masks, Scores], allowed: Masks,
 def _init(model: Model[Masks, Scores], X: Optional[Masks] = None,
           Y: Optional[Scores] = None) -> None:
     n = model.get_dim("nO")  # set by the tagger once it knows the labels
+    if n is None and X is not None:
+        n = int(X[1].shape[0])
+        model.set_dim("nO", n)
+    if n is None:
+        raise ValueError(Errors.RNN001.format(
+            setting="nO of crf_transitions", value=None,
+            expected="the number of tags, or the masks as X at initialize"))
     # Zeros: the constraint mask already encodes what must not happen, and the
     # learned scores start neutral.
     model.set_param("T", model.ops.alloc2f(n, n))
