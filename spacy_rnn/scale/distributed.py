@@ -43,6 +43,7 @@ from spacy.util import load_config, registry, resolve_dot_names
 from thinc.api import torch2xp, xp2torch
 
 from ..errors import Errors
+from ..training.parameters import model_parameters
 from .annotate import fit_worker_resources
 
 META = "distributed.json"
@@ -56,16 +57,16 @@ def gradient_buffers(model) -> List:
     workers line up without exchanging names.
     """
     buffers = []
-    for node in model.walk():
-        for name in node.param_names:
-            if node.has_param(name) and node.get_param(name) is not None:
-                grad = (node.get_grad(name) if node.has_grad(name)
-                        else node.ops.alloc(node.get_param(name).shape, dtype="f"))
-                buffers.append(("thinc", node, name, grad))
-        for shim in node.shims:
-            for param in shim._model.parameters():
-                grad = param.grad if param.grad is not None else torch.zeros_like(param)
-                buffers.append(("torch", param, None, grad))
+    for param in model_parameters(model):
+        grad = param.pending_grad()
+        if param.tensor is None:
+            node = param.node
+            if grad is None:
+                grad = node.ops.alloc(node.get_param(param.name).shape, dtype="f")
+            buffers.append(("thinc", node, param.name, grad))
+        else:
+            grad = grad if grad is not None else torch.zeros_like(param.tensor)
+            buffers.append(("torch", param.tensor, None, grad))
     return buffers
 
 

@@ -36,6 +36,7 @@ import torch
 from thinc.api import Model, Optimizer, torch2xp, xp2torch
 
 from ..errors import Errors
+from .parameters import model_parameters, torch_module
 
 ENCODER_REF = "encoder"
 
@@ -166,7 +167,7 @@ def input_gradient_norms(
     summed losses gives each doc's own gradients.
     """
     encoder = model.get_ref(ENCODER_REF)
-    module = encoder.shims[0]._model
+    module = torch_module(encoder.shims[0])
     output = model.get_ref("output")
     ops = model.ops
     lengths = [len(x) for x in embedded]
@@ -216,17 +217,16 @@ def _gradient_norms(model: Model) -> Tuple[List[float], List[float]]:
     norms: List[float] = []
     encoder_norms: List[float] = []
     encoder_id = model.get_ref(ENCODER_REF).id if model.has_ref(ENCODER_REF) else None
-    for node in model.walk():
-        for name in node.param_names:
-            if node.has_grad(name):
-                norms.append(float(node.ops.xp.linalg.norm(node.get_grad(name))))
-        for shim in node.shims:
-            for param in shim._model.parameters():
-                if param.grad is not None:
-                    value = float(param.grad.norm())
-                    norms.append(value)
-                    if node.id == encoder_id:
-                        encoder_norms.append(value)
+    for param in model_parameters(model):
+        grad = param.pending_grad()
+        if grad is None:
+            continue
+        if param.tensor is None:
+            norms.append(float(param.node.ops.xp.linalg.norm(grad)))
+        else:
+            norms.append(float(grad.norm()))
+            if param.node.id == encoder_id:
+                encoder_norms.append(norms[-1])
     return norms, encoder_norms
 
 

@@ -7,6 +7,7 @@ from spacy.attrs import NORM
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
+from ...training.parameters import model_parameters
 from ..evaluate import PERSON, evaluate_model, normalize_label
 from ..run_report import best_row
 
@@ -66,15 +67,7 @@ def analyze_run(model_path: Union[str, Path], corpus: Union[str, Path],
 
 def count_params(nlp: Language) -> int:
     """Trainable numbers in the rnn_tagger: Thinc params plus the torch module's."""
-    model = nlp.get_pipe("rnn_tagger").model
-    total = 0
-    for node in model.walk():
-        for name in node.param_names:
-            if node.has_param(name):
-                total += int(node.get_param(name).size)
-        for shim in node.shims:
-            total += sum(p.numel() for p in shim._model.parameters())
-    return total
+    return sum(param.size for param in model_parameters(nlp.get_pipe("rnn_tagger").model))
 
 
 def best_dev(log_rows: Sequence[Dict]) -> Dict:

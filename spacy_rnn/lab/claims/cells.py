@@ -16,6 +16,7 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
+from ...training.parameters import torch_module
 from .analysis import count_params
 
 
@@ -29,7 +30,7 @@ def build(cell: str, train: Sequence[Example]) -> Language:
 
 
 def encoder_params(nlp: Language) -> int:
-    module = nlp.get_pipe("rnn_tagger").model.get_ref("encoder").shims[0]._model
+    module = torch_module(nlp.get_pipe("rnn_tagger").model.get_ref("encoder").shims[0])
     return sum(p.numel() for p in module.parameters())
 
 
