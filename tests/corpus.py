@@ -1,5 +1,6 @@
 """Tiny in-test corpora and helpers shared by the component tests."""
 from spacy.lang.en import English
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
 # The seeds' example, and a dozen like it.
@@ -86,3 +87,19 @@ def predict_in_fresh_process(model_dir, texts, scores_path, preamble=""):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     return [[tuple(e) for e in doc] for doc in json.loads(result.stdout.strip().splitlines()[-1])]
+
+
+def doc_with_sentences(nlp, n_words, starts):
+    words = [f"w{i}" for i in range(n_words)]
+    sent_starts = [i in starts for i in range(n_words)]
+    return Doc(nlp.vocab, words=words, sent_starts=sent_starts)
+
+
+def write_documents(path, nlp):
+    words = ["EU", "rejects", ".", "Peter", "Blackburn", "said", "."]
+    starts = [True, False, False, True, False, False, False]
+    ents = ["B-ORG", "O", "O", "B-PER", "I-PER", "O", "O"]
+    docs = [Doc(nlp.vocab, words=words, sent_starts=starts, ents=ents),
+            Doc(nlp.vocab, words=["Japan", "wins"], ents=["B-LOC", "O"])]
+    DocBin(docs=docs).to_disk(path)
+    return docs

@@ -1,19 +1,15 @@
-"""Linear-chain CRF and constrained Viterbi decoding, batched in PyTorch.
+"""The linear-chain CRF's training objective, batched in PyTorch: the negative
+log-likelihood of the gold tags under the allowed transitions, which also handles
+partial annotation (missing gold tags are marginalised, never read as "O").
 
-Pure functions over padded tensors, so both decoders share them:
-
-* softmax decoder: Viterbi over per-token log-probabilities, with the
-  allowed-transition mask as the only transition scores;
-* CRF decoder: the same Viterbi over emission scores plus learned transition,
-  start and end scores, on top of the same mask; trained by the negative
-  log-likelihood, which also handles partial annotation (missing gold tags are
-  marginalised, never read as "O").
+Pure functions over padded tensors; the exact log partition function and its
+gradient are in forward_backward.py, the learned transition scores in
+layers/crf_transitions.py, and decoding (for both decoders) in viterbi.py.
 
 Shapes: B = batch, T = longest sequence, K = number of tags.
 """
 import math
 
-import numpy
 import torch
 
 from .forward_backward import LogPartition
@@ -76,51 +72,3 @@ def crf_nll(
         torch.cat([emissions, gold_emissions]), torch.cat([mask, mask]), trans, start, end)
     log_z, log_z_gold = both.split(emissions.shape[0])
     return log_z - log_z_gold
-
-
-def viterbi_decode_numpy(
-    emissions: numpy.ndarray,
-    lengths: numpy.ndarray,
-    trans: numpy.ndarray,
-    start: numpy.ndarray,
-    end: numpy.ndarray,
-) -> numpy.ndarray:
-    """Best tag sequence per row, batched, on the host in NumPy.
-
-    The time loop is inherently sequential, and with a tag set this small each
-    step is a few tiny array operations, so per-operation overhead is the whole
-    cost: NumPy's is several times lower than torch's (and a GPU's kernel
-    launches are slower still), which made this loop two thirds of the
-    inference time on a 10,000-token doc.
-
-    emissions (ndarray[B, T, K]); lengths (ndarray[B], each >= 1);
-    trans (ndarray[K, K]); start, end (ndarray[K]).
-    RETURNS (ndarray[B, T]): int64 tag indices; positions past a row's length are 0.
-    """
-    batch, length, n_tags = emissions.shape
-    lengths = numpy.asarray(lengths)
-    # Rows longest first: at step t the rows still running are a prefix, so
-    # each step works on those rows only, and a batch of short docs padded to
-    # one long doc costs its tokens, not rows x longest.
-    order = numpy.argsort(-lengths, kind="stable")
-    emissions, lengths = emissions[order], lengths[order]
-    running = (lengths[None, :] > numpy.arange(length)[:, None]).sum(axis=1)
-    score = start[None, :] + emissions[:, 0]
-    backpointers = numpy.zeros((max(length - 1, 0), batch, n_tags), dtype="int64")
-    for t in range(1, length):
-        n = running[t]
-        candidates = score[:n, :, None] + trans[None, :, :]
-        idx = candidates.argmax(axis=1)
-        score[:n] = candidates.max(axis=1) + emissions[:n, t]
-        backpointers[t - 1, :n] = idx
-    current = (score + end[None, :]).argmax(axis=1)
-    tags = numpy.zeros((batch, length), dtype="int64")
-    tags[numpy.arange(batch), lengths - 1] = current
-    for t in range(length - 1, 0, -1):
-        # The rows whose last position is t or later: the first running[t].
-        n = running[t]
-        current[:n] = backpointers[t - 1, :n][numpy.arange(n), current[:n]]
-        tags[:n, t - 1] = current[:n]
-    unsorted = numpy.empty_like(tags)
-    unsorted[order] = tags
-    return unsorted

@@ -35,7 +35,8 @@ def resolve_config(name: Union[str, Path], configs_dir: Path) -> Tuple[Path, Dic
     if path.suffix == ".cfg":
         if path.is_file():
             return path, {}
-        # configs/gru.cfg, from before gru became a variant: look it up there.
+        # A path to a config that became a variant (configs/gru.cfg, as commands
+        # written before 0.3.0 name it): look the name up in that folder.
         name, configs_dir = path.stem, path.parent
     configs_dir = Path(configs_dir)
     file = configs_dir / f"{name}.cfg"

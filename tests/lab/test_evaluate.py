@@ -9,13 +9,18 @@ from spacy.tokens import Doc, DocBin
 
 from spacy_rnn.lab.evaluate import (
     PERSON_LABELS,
+    as_the_model_reads,
+    by_sentence,
     docs_to_iob,
     evaluate_model,
     metrics_markdown,
     normalize_label,
+    reads_documents,
     seqeval_report,
     write_metrics,
 )
+
+from ..corpus import doc_with_sentences, make_nlp, write_documents
 
 # Gold data for the end-to-end test: (words, IOB2 tags). Persons are "PER" in
 # the gold and "PERSON" in the predictions, locations "LOC" vs "GPE".
@@ -370,3 +375,30 @@ def test_cli_evaluate_vectors_of(ruler_nlp, gold_path, train_path, tmp_path, cap
     out.unlink()
     assert main(args + ["--vectors-of", str(tmp_path / "nowhere")]) == 1
     assert "RNN054" in capsys.readouterr().err and not out.exists()
+
+
+def test_scores_on_documents_are_cut_at_sentences():
+    """A predicted entity across a sentence start is scored as two pieces of one
+    sentence each, as it would be on the sentence files."""
+    nlp = spacy.blank("en")
+    doc = doc_with_sentences(nlp, 4, {0, 2})
+    true = [["O", "B-PER", "I-PER", "O"]]
+    pred = [["O", "B-PER", "I-PER", "O"]]
+    cut_true, cut_pred = by_sentence(true, pred, [doc])
+    assert cut_true == [["O", "B-PER"], ["I-PER", "O"]]
+    assert cut_pred == cut_true
+    plain = Doc(nlp.vocab, words=["a", "b"])
+    assert by_sentence([["O", "O"]], [["B-X", "O"]], [plain]) == ([["O", "O"]], [["B-X", "O"]])
+
+
+def test_evaluation_reads_documents_as_the_model_does(tmp_path):
+    """A sentence-level model is scored on a document file sentence by sentence
+    (as on the sentence file); a model with document context reads the documents."""
+    nlp = spacy.blank("en")
+    documents = write_documents(tmp_path / "test.docs.spacy", nlp)
+    sentence_model = make_nlp()
+    doc_model = make_nlp(model={"context_width": 0, "document_memory": True})
+    assert not reads_documents(sentence_model) and reads_documents(doc_model)
+    assert [d.text.strip() for d in as_the_model_reads(sentence_model, documents)] == [
+        "EU rejects .", "Peter Blackburn said .", "Japan wins"]
+    assert as_the_model_reads(doc_model, documents) == documents

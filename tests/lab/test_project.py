@@ -154,3 +154,24 @@ def test_every_source_dependency_exists():
     assert sources, "no source dependencies found"
     missing = sorted(dep for dep in sources if not (REPO / "project" / dep).exists())
     assert missing == []
+
+
+def test_train_step_depends_on_every_module_the_plugin_loads():
+    """A change to any module `import spacy_rnn` loads (a loss, a layer, the
+    decoder) must make `spacy project run` retrain: each is a deps of the train
+    step, itself or through its folder."""
+    import srsly
+
+    project = srsly.read_yaml(REPO / "project" / "project.yml")
+    (train,) = [c for c in project["commands"] if c["name"] == "train"]
+    deps = [(REPO / "project" / d).resolve() for d in train["deps"] if d.startswith("../")]
+    code = ("import sys, spacy_rnn\n"
+            "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items()\n"
+            "      if n.startswith('spacy_rnn') and getattr(m, '__file__', None))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=REPO).stdout.split()
+    assert loaded
+    uncovered = [path for path in loaded
+                 if not any(Path(path).resolve() == d or d in Path(path).resolve().parents
+                            for d in deps)]
+    assert uncovered == []

@@ -1,13 +1,12 @@
-"""Document context: sentence windows (layers/sentence_context.py) and the Documents reader."""
+"""Sentence windows (layers/sentence_context.py): each sentence encoded with its
+neighbours' tokens, only its own output."""
 import numpy
 import pytest
 import spacy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.training import Example
-from spacy.util import registry
-from thinc.api import Model, fix_random_seed
+from thinc.api import fix_random_seed
 
-from spacy_rnn.lab.evaluate import by_sentence
 from spacy_rnn.layers.rnn_encoder import RNNEncoderLayer
 from spacy_rnn.layers.sentence_context import (
     SentenceContext,
@@ -15,27 +14,8 @@ from spacy_rnn.layers.sentence_context import (
     window_layout,
 )
 
-from ..corpus import make_nlp
-
-WIDTH = 5
-
-
-def FixedEmbed(inputs):
-    """Docs -> given arrays (by doc length), recording the gradient it gets back."""
-    def forward(model, docs, is_train):
-        Xs = [inputs[len(doc)] for doc in docs]
-
-        def backprop(dXs):
-            model.attrs["dXs"] = dXs
-            return []
-        return Xs, backprop
-    return Model("fixed_embed", forward, dims={"nO": WIDTH}, attrs={})
-
-
-def doc_with_sentences(nlp, n_words, starts):
-    words = [f"w{i}" for i in range(n_words)]
-    sent_starts = [i in starts for i in range(n_words)]
-    return Doc(nlp.vocab, words=words, sent_starts=sent_starts)
+from ..corpus import doc_with_sentences, make_nlp
+from .stubs import WIDTH, FixedEmbed
 
 
 @pytest.fixture
@@ -170,88 +150,6 @@ def test_trained_with_context_saves_and_loads(tmp_path):
         (e.start, e.end, e.label_) for e in doc.ents]
 
 
-def write_documents(path, nlp):
-    words = ["EU", "rejects", ".", "Peter", "Blackburn", "said", "."]
-    starts = [True, False, False, True, False, False, False]
-    ents = ["B-ORG", "O", "O", "B-PER", "I-PER", "O", "O"]
-    docs = [Doc(nlp.vocab, words=words, sent_starts=starts, ents=ents),
-            Doc(nlp.vocab, words=["Japan", "wins"], ents=["B-LOC", "O"])]
-    DocBin(docs=docs).to_disk(path)
-    return docs
-
-
-def test_documents_reader_keeps_tokens_and_sentences(tmp_path, nlp):
-    write_documents(tmp_path / "train.docs.spacy", nlp)
-    reader = registry.readers.get("spacy_rnn.Documents.v1")(tmp_path / "train.docs.spacy")
-    examples = list(reader(nlp))
-    assert [[t.text for t in eg.predicted] for eg in examples] == [
-        [t.text for t in eg.reference] for eg in examples]
-    assert [eg.predicted.text for eg in examples] == [eg.reference.text for eg in examples]
-    first = examples[0]
-    assert [t.is_sent_start for t in first.predicted] == [True, False, False, True,
-                                                         False, False, False]
-    assert not first.predicted.ents  # nothing of the gold leaks into the input
-    assert [(e.text, e.label_) for e in first.reference.ents] == [
-        ("EU", "ORG"), ("Peter Blackburn", "PER")]
-    assert not examples[1].predicted.has_annotation("SENT_START")
-
-
-def test_documents_reader_limit_max_length_and_errors(tmp_path, nlp):
-    path = tmp_path / "train.docs.spacy"
-    write_documents(path, nlp)
-    make = registry.readers.get("spacy_rnn.Documents.v1")
-    assert len(list(make(path, limit=1)(nlp))) == 1
-    # Cut at whole sentences: 3 + 4 tokens, none lost, entities kept.
-    parts = [eg.reference for eg in make(path, max_length=4)(nlp)]
-    assert [doc.text.strip() for doc in parts] == ["EU rejects .", "Peter Blackburn said .",
-                                                   "Japan wins"]
-    assert [e.text for doc in parts for e in doc.ents] == ["EU", "Peter Blackburn", "Japan"]
-    with pytest.raises(ValueError, match="RNN095.*gold_preproc"):
-        make(path, gold_preproc=False)
-    with pytest.raises(ValueError, match="RNN095.*no path"):
-        make(None)
-
-
-def test_scores_on_documents_are_cut_at_sentences(nlp):
-    """A predicted entity across a sentence start is scored as two pieces of one
-    sentence each, as it would be on the sentence files."""
-    doc = doc_with_sentences(nlp, 4, {0, 2})
-    true = [["O", "B-PER", "I-PER", "O"]]
-    pred = [["O", "B-PER", "I-PER", "O"]]
-    cut_true, cut_pred = by_sentence(true, pred, [doc])
-    assert cut_true == [["O", "B-PER"], ["I-PER", "O"]]
-    assert cut_pred == cut_true
-    plain = Doc(nlp.vocab, words=["a", "b"])
-    assert by_sentence([["O", "O"]], [["B-X", "O"]], [plain]) == ([["O", "O"]], [["B-X", "O"]])
-
-
-def test_document_memory_pools_states_of_the_same_form(nlp):
-    """Each token gets the mean state of the doc's tokens of its lowercase form
-    (Blackburn twice: both get their mean); gradients match finite differences."""
-    from spacy_rnn.layers.document_memory import DocumentMemory
-
-    rng = numpy.random.default_rng(3)
-    X = rng.normal(size=(5, WIDTH)).astype("f")
-    doc = Doc(nlp.vocab, words=["Peter", "Blackburn", "met", "BLACKBURN", "."])
-    layer = DocumentMemory(FixedEmbed({5: X}))
-    layer.initialize()
-    (Y,), backprop = layer([doc], is_train=True)
-    assert Y.shape == (5, 2 * WIDTH)
-    numpy.testing.assert_allclose(Y[:, :WIDTH], X)
-    mean = (X[1] + X[3]) / 2
-    numpy.testing.assert_allclose(Y[1, WIDTH:], mean, atol=1e-6)
-    numpy.testing.assert_allclose(Y[3, WIDTH:], mean, atol=1e-6)
-    numpy.testing.assert_allclose(Y[0, WIDTH:], X[0], atol=1e-6)
-    weights = rng.normal(size=Y.shape).astype("f")
-    backprop([weights])
-    (dX,) = layer.layers[0].attrs["dXs"]
-    # d/dX[1] of sum(W * Y): W[1, :w] + (W[1, w:] + W[3, w:]) / 2
-    expected = weights[:, :WIDTH].copy()
-    expected[[0, 2, 4]] += weights[[0, 2, 4], WIDTH:]
-    expected[[1, 3]] += (weights[1, WIDTH:] + weights[3, WIDTH:]) / 2
-    numpy.testing.assert_allclose(dX, expected, atol=1e-6)
-
-
 def test_tagger_with_document_memory_and_context_trains_and_reloads(tmp_path):
     nlp = make_nlp(model={"context_width": 2, "document_memory": True})
     words = "Peter Blackburn spoke . Then Blackburn left .".split()
@@ -268,17 +166,3 @@ def test_tagger_with_document_memory_and_context_trains_and_reloads(tmp_path):
     loaded = spacy.load(tmp_path / "model")
     again = loaded(Doc(loaded.vocab, words=words, sent_starts=starts))
     assert [(e.start, e.end) for e in again.ents] == [(e.start, e.end) for e in doc.ents]
-
-
-def test_evaluation_reads_documents_as_the_model_does(tmp_path, nlp):
-    """A sentence-level model is scored on a document file sentence by sentence
-    (as on the sentence file); a model with document context reads the documents."""
-    from spacy_rnn.lab.evaluate import as_the_model_reads, reads_documents
-
-    documents = write_documents(tmp_path / "test.docs.spacy", nlp)
-    sentence_model = make_nlp()
-    doc_model = make_nlp(model={"context_width": 0, "document_memory": True})
-    assert not reads_documents(sentence_model) and reads_documents(doc_model)
-    assert [d.text.strip() for d in as_the_model_reads(sentence_model, documents)] == [
-        "EU rejects .", "Peter Blackburn said .", "Japan wins"]
-    assert as_the_model_reads(doc_model, documents) == documents
