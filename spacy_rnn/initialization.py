@@ -15,6 +15,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model
 
 from .errors import Errors, Warnings
+from .layers import cluster_features, lexicon_features, vocab_embed
 from .layers.cluster_features import read_cluster_table, set_cluster_table
 from .layers.lexicon_features import read_lexicons, set_lexicons
 from .layers.vocab_embed import rank_words, set_vocab_words
@@ -29,7 +30,7 @@ def install_vocabulary(model: Model, vocab: Optional[Union[str, Path, Sequence[s
     """Give every vocab_embed layer its words: `vocab` (a list, or a file with one
     word per line, most frequent first) or, when None, the training docs' words
     ranked by frequency."""
-    layers = nodes_named(model, "vocab_embed")
+    layers = nodes_named(model, vocab_embed.NODE_NAME)
     if not layers:
         return
     words = read_vocab(vocab) if vocab is not None else rank_words(
@@ -40,7 +41,7 @@ def install_vocabulary(model: Model, vocab: Optional[Union[str, Path, Sequence[s
 
 def install_clusters(model: Model, source: Optional[str], lang: str) -> None:
     """Read the cluster table once and install it on every cluster_keys node."""
-    nodes = nodes_named(model, "cluster_keys")
+    nodes = nodes_named(model, cluster_features.NODE_NAME)
     if not nodes:
         return
     if source is None:
@@ -52,7 +53,7 @@ def install_clusters(model: Model, source: Optional[str], lang: str) -> None:
 
 def install_lexicons(model: Model, files: Optional[Union[str, Dict[str, str]]]) -> None:
     """Read the phrase lists once and install them on every lexicon_embed node."""
-    nodes = nodes_named(model, "lexicon_embed")
+    nodes = nodes_named(model, lexicon_features.NODE_NAME)
     if not nodes:
         return
     if files is None:

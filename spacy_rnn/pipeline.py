@@ -2,12 +2,12 @@
 
 It follows spaCy's Tagger recipe (predict / set_annotations / update /
 get_loss / initialize / add_label) and adds what a sequence labeller needs:
-BILUO entity tags learned from aligned gold (`Example.get_aligned_ner`), missing
+BILUO entity tags learned from the aligned gold (gold.py: read off the reference's
+arrays, or spaCy's alignment where the tokens differ), missing
 annotation masked out of the loss, and decoding that only ever produces valid
 tag sequences (Viterbi under the allowed-transition matrix, with learned CRF
 scores when the decoder is "crf").
 """
-import os
 from itertools import islice
 from pathlib import Path
 from typing import (
@@ -23,7 +23,6 @@ from typing import (
 )
 
 import numpy
-import torch
 from spacy.attrs import TAG
 from spacy.errors import Errors as SpacyErrors
 from spacy.language import Language
@@ -59,18 +58,6 @@ if TYPE_CHECKING:
     from .training.diagnostics import GradientDiagnostics
 
 TARGETS = ("ents", "tag")
-
-
-def _single_torch_thread_in_child() -> None:
-    # Once torch has run its thread pool in a parent, a forked child (spaCy's
-    # nlp.pipe(n_process=N), datasets.map(num_proc=N)) can hang on the inherited
-    # pool. One intra-op thread per worker avoids it and is what N workers on N
-    # cores want anyway; outputs are identical.
-    torch.set_num_threads(1)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_single_torch_thread_in_child)
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -256,12 +243,14 @@ class RNNTagger(TrainablePipe):
         when they are on. Does not modify the docs."""
         docs = list(docs)
         if not any(len(doc) for doc in docs):
-            return empty_predictions(len(docs), self._wants_confidence())
+            return empty_predictions(len(docs), self.scores_entities)
         self._require_initialized()
         scores = self.model.predict(docs)
         return self.decode(scores)
 
-    def _wants_confidence(self) -> bool:
+    @property
+    def scores_entities(self) -> bool:
+        """Whether predictions carry entity confidences (doc.spans[spans_key])."""
         return self.confidence and self.target == "ents"
 
     @property
@@ -277,7 +266,7 @@ class RNNTagger(TrainablePipe):
         return decode_tags(
             self.model.ops, scores, self._allowed(), self._transition_scores_numpy(),
             softmax=self.decoder == "softmax",
-            confidence_scale=scale if self._wants_confidence() else None)
+            confidence_scale=scale if self.scores_entities else None)
 
     def _transition_scores_numpy(self) -> Tuple[numpy.ndarray, ...]:
         """Constrained transition, start and end scores on the host (-inf = forbidden)."""
@@ -362,8 +351,10 @@ class RNNTagger(TrainablePipe):
         """Loss and gradient w.r.t. the scores; missing annotation is masked out.
 
         softmax: token-level cross-entropy, summed. crf: sequence NLL, summed,
-        with missing tags marginalised; the transition scores' gradient goes to
-        the `crf_transitions` layer (decoding/losses.py).
+        with missing tags marginalised. Unlike spaCy's Tagger, with the CRF
+        decoder this is not free of side effects: the transition scores'
+        gradient is added to the `crf_transitions` layer here (decoding/losses.py),
+        for the next finish_update to apply.
         """
         examples = list(examples)
         validate_examples(examples, "RNNTagger.get_loss")

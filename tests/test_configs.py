@@ -159,31 +159,6 @@ def test_spacy_train_is_deterministic_for_a_seed(tiny_corpus, tmp_path):
     assert outputs[1] == outputs[3]
 
 
-def test_a_chinese_dataset_gets_a_character_tokenizer():
-    """Raw Chinese text must reach the tagger as characters, as it was trained."""
-    from spacy_rnn.lab.cli import dataset_overrides
-
-    path = REPO / "configs" / "lstm-crf-unk.cfg"
-    overrides = dataset_overrides(path, "zh", {})
-    assert overrides["nlp.lang"] == "zh"
-    assert overrides["nlp.tokenizer"]["@tokenizers"] == "spacy.zh.ChineseTokenizer"
-    nlp = load_model_from_config(load_config(path, overrides=overrides), auto_fill=True)
-    assert [t.text for t in nlp.make_doc("张三在北京市工作。")] == list("张三在北京市工作。")
-    # Without the override, spaCy's rule-based tokenizer keeps the clause whole.
-    plain = load_model_from_config(load_config(path, overrides={"nlp.lang": "zh"}), auto_fill=True)
-    assert len(plain.make_doc("张三在北京市工作。")) == 2
-
-
-def test_english_and_explicit_tokenizers_are_left_alone():
-    from spacy_rnn.lab.cli import dataset_overrides
-
-    path = REPO / "configs" / "lstm.cfg"
-    assert dataset_overrides(path, "en", {}) == {"nlp.lang": "en"}
-    assert "nlp.tokenizer" not in dataset_overrides(path, "es", {})
-    mine = {"@tokenizers": "spacy.Tokenizer.v1"}
-    assert dataset_overrides(path, "zh", {"nlp.tokenizer": mine})["nlp.tokenizer"] is mine
-
-
 @pytest.mark.parametrize("old", ["spacy_rnn.TokenEmbed.v2", "spacy_rnn.TokenEmbed.v4"])
 def test_configs_saved_before_the_fold_still_build(old):
     """Pipelines saved with 0.2.x name TokenEmbed.v2..v4 in their config: they must

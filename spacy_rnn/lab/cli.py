@@ -1,32 +1,27 @@
 """`python -m spacy_rnn COMMAND ...`: the steps project/project.yml runs.
 
 Thin on purpose: each command parses its arguments and calls one function of
-the package (corpora.download / corpora.preprocess / evaluate.evaluate_model /
-run_report.write_report), where the logic lives and is tested. What needs seqeval
+the package (corpora.download / corpora.preprocess / training_run.train_and_record /
+evaluate.evaluate_model / run_report.write_report), where the logic lives and is tested. What needs seqeval
 (evaluate, temperature, run_report, claims) is imported by the commands that use it:
 --help and the other commands start without it (importing it takes over a second).
 """
 import argparse
-import os
-import platform
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import spacy
 import srsly
 import torch
 from spacy.cli._util import parse_config_overrides
-from spacy.cli.train import train as spacy_train
-from spacy.util import dot_to_object, get_lang_class, load_config
 from spacy.vocab import Vocab
 
 from ..errors import Errors
 from ..scale.annotate import annotate
 from ..scale.distributed import same_weights, train_distributed
 from .baselines import spacy_ner_config
-from .corpora import download, get_dataset, preprocess
+from .corpora import download, preprocess
 from .name_lists import (
     COMMON_RATIO,
     MIN_COUNT,
@@ -42,16 +37,14 @@ from .speed import (
     batch_scaling,
     benchmark_inference,
     load_texts,
-    peak_rss_mb,
     scaling,
     speed_markdown,
     training_speed,
     training_speed_markdown,
 )
+from .training_run import TRAIN_META, train_and_record
 from .vector_table import coverage_by_type, read_table, summary_markdown, table_summary
 from .vectors import GLOVE_6B_URL, SOURCES, describe, init_vectors
-
-TRAIN_META = "train_meta.json"
 
 
 def _optional_path(value: str) -> Optional[Path]:
@@ -69,33 +62,10 @@ def cmd_preprocess(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace, extra: List[str]) -> None:
-    """spaCy's own `train`, with the dataset's language filled in from the registry.
-
-    A Chinese set needs `nlp.lang = "zh"` (character segmentation) and Spanish
-    `es`: project.yml cannot derive that from the dataset name, so this does,
-    and passes every other `--section.key value` override through unchanged.
-    """
-    config_path, variant = resolve_config(args.config_path, args.configs)
-    extra = extra + overrides_from_pairs(args.overrides)
-    overrides = dataset_overrides(
-        config_path, get_dataset(args.dataset).lang,
-        {**variant, **parse_config_overrides(extra)})
-    # Before training: an empty source fails here, with the setting named.
-    sourced = sourced_components(config_path, overrides)
-    start = time.time()
-    spacy_train(config_path, args.output, use_gpu=args.gpu_id, overrides=overrides)
-    # Wall time and machine, so a results table can say what each row cost.
-    srsly.write_json(args.output / TRAIN_META, {
-        "seconds": round(time.time() - start, 1),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "hardware": _hardware(args.gpu_id),
-        "config": str(config_path),
-        "config_name": str(args.config_path),
-        "overrides": {k: v for k, v in overrides.items() if not isinstance(v, Path)},
-        "gold_preproc": trained_on_gold_tokens(config_path, overrides),
-        **training_budget(config_path, overrides),
-        "sourced_components": sourced,
-    })
+    """spaCy's own `train` for a config or variant, the dataset's language filled in,
+    and a record of what the run was (see training_run.train_and_record)."""
+    train_and_record(args.config_path, args.configs, args.output, args.dataset,
+                     extra + overrides_from_pairs(args.overrides), gpu_id=args.gpu_id)
 
 
 def overrides_from_pairs(pairs: str) -> List[str]:
@@ -113,80 +83,6 @@ def overrides_from_pairs(pairs: str) -> List[str]:
                 setting="--overrides", value=pair, expected="section.key=value pairs"))
         args.extend([f"--{key}", value])
     return args
-
-
-def trained_on_gold_tokens(config_path: Path, overrides: Dict[str, Any]) -> bool:
-    """Whether training read the corpus's own tokens (`gold_preproc`), as resolved.
-
-    The benchmarks are scored on their gold tokens. With `gold_preproc = false`
-    (spaCy's default) the corpus reader re-tokenizes each sentence with spaCy's
-    tokenizer, which on CoNLL-2003 splits "1." and "6-4" in 29% of sentences,
-    so a model trained and selected that way is scored on input it never saw.
-    The results table keeps runs of the two settings apart, so it is recorded.
-    """
-    config = load_config(config_path, overrides=overrides, interpolate=True)
-    reader = dot_to_object(config, config["training"]["train_corpus"])
-    return bool(reader.get("gold_preproc", False))
-
-
-def training_budget(config_path: Path, overrides: Dict[str, Any]) -> Dict[str, int]:
-    """The training limits as resolved: `max_steps` and `max_epochs` (0 = none).
-
-    Runs given different budgets are different experiments (4,000 steps of
-    1,000 words are about two epochs of MSRA and 20 of CoNLL-2003), so the
-    results table keeps them apart, and it can only do that if the record says
-    what the budget was.
-    """
-    training = load_config(config_path, overrides=overrides, interpolate=True)["training"]
-    return {"max_steps": int(training["max_steps"]), "max_epochs": int(training["max_epochs"])}
-
-
-def sourced_components(config_path: Path, overrides: Dict[str, Any]) -> List[str]:
-    """The components copied, weights and all, from another pipeline (`source`).
-
-    A sourced tok2vec brings what its pipeline learned from its own corpus, more
-    than its static vectors do, so the results table compares such a run only
-    with baselines that sourced the same components. A `source` that resolves
-    to nothing (the t2v configs without --paths.vectors) raises RNN053, where
-    spaCy would fail later with "Can't find model 'None'".
-    """
-    components = load_config(config_path, overrides=overrides, interpolate=True)["components"]
-    for name, block in components.items():
-        if "source" in block and not block["source"]:
-            raise ValueError(Errors.RNN053.format(name=name))
-    return sorted(name for name, block in components.items() if block.get("source"))
-
-
-def dataset_overrides(config_path: Path, lang: str, overrides: Dict[str, Any]) -> Dict[str, Any]:
-    """Set `nlp.lang` to the dataset's language, and its tokenizer with it.
-
-    The tokenizer matters in training too: spaCy's corpus reader re-tokenizes
-    each gold sentence (`gold_preproc = false`) and aligns the labels to the new
-    tokens. A config written for English names spaCy's rule-based
-    `spacy.Tokenizer.v1`; with `lang = "zh"` that tokenizer splits Chinese only
-    at punctuation, so a whole clause becomes one token, the character-level
-    entity labels cannot be aligned and are dropped, and a saved model reads raw
-    text the same way. So where the config keeps that default
-    and the language's own default differs, the language's is used (for
-    Chinese: `spacy.zh.ChineseTokenizer`, segmenter "char"). An explicit
-    `--nlp.tokenizer` override or a custom tokenizer in the config is kept.
-    """
-    overrides = dict(overrides)
-    overrides.setdefault("nlp.lang", lang)
-    if "nlp.tokenizer" not in overrides:
-        tokenizer = load_config(config_path, interpolate=False)["nlp"].get("tokenizer", {})
-        default = get_lang_class(overrides["nlp.lang"]).default_config["nlp"]["tokenizer"]
-        if tokenizer.get("@tokenizers") == "spacy.Tokenizer.v1" and tokenizer != default:
-            overrides["nlp.tokenizer"] = dict(default)
-    return overrides
-
-
-def _hardware(gpu_id: int) -> str:
-    if gpu_id >= 0 and torch.cuda.is_available():
-        return f"GPU {torch.cuda.get_device_name(gpu_id)}"
-    threads = torch.get_num_threads()
-    return (f"CPU x{os.cpu_count()} ({platform.machine()}), "
-            f"{threads} torch thread{'s' if threads != 1 else ''}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

@@ -219,7 +219,7 @@ def confidence_key(nlp: Language) -> Optional[str]:
     """The spans key of the pipeline's entity confidences (an rnn_tagger with
     confidence on and target "ents"), or None."""
     for _, pipe in nlp.pipeline:
-        if getattr(pipe, "_wants_confidence", lambda: False)():
+        if getattr(pipe, "scores_entities", False):
             return pipe.spans_key
     return None
 

@@ -1,7 +1,7 @@
 """Config names: a file of configs/ (NAME.cfg), or a named variant of one
 (configs/variants.yml: a config plus overrides).
 
-Why variants: the ablations differ from their config in one or two settings; as
+Why variants: the ablations differ from their config in one to four settings; as
 full copies they drifted (headers, forgotten settings) and hid what each one
 changes. Resolved here, a variant trains exactly as its old file did, and keeps
 its name in training/, metrics/ and RESULTS.md.

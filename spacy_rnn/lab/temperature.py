@@ -29,13 +29,13 @@ GRID = numpy.exp(numpy.linspace(numpy.log(0.25), numpy.log(8.0), 61))
 def confidence_pipe(nlp: Language):
     """The pipeline's rnn_tagger with confidences on, or a clear error (RNN066)."""
     for name, pipe in nlp.pipeline:
-        if getattr(pipe, "_wants_confidence", lambda: False)():
+        if getattr(pipe, "scores_entities", False):
             return name, pipe
     raise ValueError(Errors.RNN066.format(pipes=nlp.pipe_names))
 
 
 def has_confidence_pipe(nlp: Language) -> bool:
-    return any(getattr(pipe, "_wants_confidence", lambda: False)() for _, pipe in nlp.pipeline)
+    return any(getattr(pipe, "scores_entities", False) for _, pipe in nlp.pipeline)
 
 
 def _scores_and_truth(nlp: Language, gold_docs: Sequence[Doc],

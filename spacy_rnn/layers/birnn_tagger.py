@@ -2,8 +2,8 @@
 
 The model maps List[Doc] -> List[Floats2d]: one row of unnormalised tag scores
 (emissions) per token. What turns scores into tags (Viterbi under the allowed
-transitions, with or without learned CRF transitions) and the loss live in the
-component, which owns the label set; with the CRF decoder the learned transition
+transitions, with or without learned CRF transitions) and the losses live in
+decoding/, called by the component, which owns the label set; with the CRF decoder the learned transition
 scores are a second layer here (layers/crf_transitions.py), so they are
 optimised and saved like every other weight.
 """

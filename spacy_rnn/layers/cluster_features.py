@@ -33,6 +33,9 @@ LOOKUPS = "spacy-lookups-data"
 NO_CLUSTER = numpy.uint64(0)  # the key of a word the table does not have
 FOUND = numpy.uint64(1 << 40)  # set on every found prefix, so prefix 0 != missing
 
+# The node that carries the cluster table: initialize finds it by this name.
+NODE_NAME = "cluster_keys"
+
 
 def ClusterFeatures(width: int, prefixes: Sequence[int], rows: int = 2048
                     ) -> Model[List[Doc], Ragged]:
@@ -52,7 +55,7 @@ def ClusterFeatures(width: int, prefixes: Sequence[int], rows: int = 2048
         raise ValueError(Errors.RNN001.format(
             setting="cluster_prefixes", value=list(prefixes), expected="one length or more"))
     keys: Model[List[Doc], Ragged] = Model(
-        "cluster_keys", _cluster_keys_forward, init=_cluster_keys_init,
+        NODE_NAME, _cluster_keys_forward, init=_cluster_keys_init,
         attrs={"prefixes": [int(p) for p in prefixes], "keys": None, "clusters": None})
     return chain(keys, with_array(concatenate(*[
         HashEmbed(width, rows, column=i, seed=41 + i, dropout=0.0)

@@ -67,6 +67,9 @@ Tables = Dict[int, Tuple[numpy.ndarray, numpy.ndarray]]
 _TABLE_CACHE: Dict[int, Tuple[object, Tables]] = {}
 _TABLE_CACHE_SIZE = 8
 
+# The node that carries the phrase lists: initialize finds it by this name.
+NODE_NAME = "lexicon_embed"
+
 
 def LexiconFeatures(width: int, dropout: float = 0.0, case: str = "lower"
                     ) -> Model[List[Doc], Ragged]:
@@ -87,7 +90,7 @@ def LexiconFeatures(width: int, dropout: float = 0.0, case: str = "lower"
         raise ValueError(Errors.RNN001.format(
             setting="lexicon_case", value=case, expected=f"one of {', '.join(CASES)}"))
     return Model(
-        "lexicon_embed",
+        NODE_NAME,
         _lexicon_forward,
         init=_lexicon_init,
         params={"E": None},

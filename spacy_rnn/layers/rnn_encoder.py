@@ -12,6 +12,7 @@ thousand short ones multiplied the memory traffic several times over (see
 BENCHMARKS.md, "Inference cost vs batch size"). The packed layout is computed
 with one argsort, and every array is as large as the tokens it holds.
 """
+import os
 from typing import Callable, List, Tuple
 
 import numpy
@@ -23,6 +24,18 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from ..errors import Errors
 
 CELLS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+
+
+def _single_torch_thread_in_child() -> None:
+    # The encoder is where torch runs. Once torch has run its thread pool in a parent, a forked child (spaCy's
+    # nlp.pipe(n_process=N), datasets.map(num_proc=N)) can hang on the inherited
+    # pool. One intra-op thread per worker avoids it and is what N workers on N
+    # cores want anyway; outputs are identical.
+    torch.set_num_threads(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_single_torch_thread_in_child)
 
 
 def validate_encoder_settings(

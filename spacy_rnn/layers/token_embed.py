@@ -1,5 +1,6 @@
 """Token features -> one vector per token: one-hot vocabulary, hashed lexical
-attributes, a character CNN and pretrained static vectors, in any combination.
+attributes, a character CNN, pretrained static vectors, character bigrams, Brown
+clusters and phrase lists, in any combination.
 
 Each feature layer maps List[Doc] -> Ragged (rows = tokens, lengths = doc
 lengths), so they concatenate the way spaCy's MultiHashEmbed does, before one

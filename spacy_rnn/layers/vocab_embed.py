@@ -16,6 +16,9 @@ from .settings import check_positive, check_probability
 
 UNK_ROW = 0  # row 0 of the one-hot vocabulary table is the UNK vector
 
+# The layer's name in the model: initialize finds it by this to install the words.
+NODE_NAME = "vocab_embed"
+
 
 def VocabEmbed(
     width: int, vocab_size: int, attr: str = "NORM", unk_dropout: float = 0.0,
@@ -53,7 +56,7 @@ def VocabEmbed(
         raise ValueError(Errors.RNN001.format(
             setting="vocab_attr", value=attr, expected="a spaCy token attribute, e.g. NORM"))
     return Model(
-        "vocab_embed",
+        NODE_NAME,
         _vocab_forward,
         init=_vocab_init,
         params={"E": None},

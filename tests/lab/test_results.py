@@ -86,20 +86,6 @@ def test_unseen_person_recall_column(tmp_path):
     assert "| conll2003 | spacy-ner | – | – | 80.00 | 85.00 | – | 1 (0) |" in text
 
 
-@pytest.mark.parametrize("threads,suffix", [(1, "1 torch thread"), (2, "2 torch threads")])
-def test_hardware_string_counts_threads(threads, suffix):
-    import torch
-
-    from spacy_rnn.lab.cli import _hardware
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        assert _hardware(-1).endswith(suffix)
-    finally:
-        torch.set_num_threads(before)
-
-
 def _trained(dataset, config, seed, f1, per_f1, vectors, gold_preproc=None):
     data = metrics(dataset, config, seed, f1, per_f1, seconds=60)
     data["training"]["overrides"] = {"paths.vectors": "vectors_dir" if vectors else None}
@@ -195,16 +181,6 @@ def test_runs_on_gold_and_spacy_tokens_are_separate_rows_and_pairs(tmp_path):
     assert "| conll2003 | en_core_web_md | – | – | 50.00 |" in text
 
 
-def test_train_meta_records_the_resolved_gold_preproc(tmp_path):
-    """From the config, and from an override of it."""
-    from spacy_rnn.lab.cli import trained_on_gold_tokens
-    config = REPO / "configs" / "lstm.cfg"
-    assert trained_on_gold_tokens(config, {}) is False
-    assert trained_on_gold_tokens(config, {"corpora.train.gold_preproc": True}) is True
-    # Only the training corpus counts: the dev reader decides model-best, not the inputs.
-    assert trained_on_gold_tokens(config, {"corpora.dev.gold_preproc": True}) is False
-
-
 def test_runs_with_different_budgets_are_separate_rows_and_pairs(tmp_path):
     """A longer run is another experiment: it gets its own row, and it is only
     compared with a spaCy `ner` given the same budget."""
@@ -254,24 +230,6 @@ def test_a_tagger_with_a_sourced_tok2vec_is_not_credited_over_a_baseline_without
     assert sorted((r["config"], r["baseline"], r["f1_delta"]) for r in margins(table)) == [
         ("lstm-vectors-unk", "spacy-ner-efficiency-vectors", pytest.approx(86.0 - 84.0)),
         ("lstm-vectors-unk-t2v", "spacy-ner-efficiency-t2v", pytest.approx(87.0 - 85.0))]
-
-
-@pytest.mark.parametrize("config,expected", [
-    ("lstm-crf-unk.cfg", []), ("lstm-vectors-unk-t2v.cfg", ["tok2vec"])])
-def test_train_meta_records_the_sourced_components(config, expected):
-    from spacy_rnn.lab.cli import sourced_components
-    overrides = {"paths.vectors": "some/pipeline"}
-    assert sourced_components(REPO / "configs" / config, overrides) == expected
-
-
-@pytest.mark.parametrize("overrides,expected", [
-    ({}, {"max_steps": 4000, "max_epochs": 0}),
-    ({"training.max_steps": 8000}, {"max_steps": 8000, "max_epochs": 0}),
-    ({"training.max_epochs": 3, "training.max_steps": 0}, {"max_steps": 0, "max_epochs": 3}),
-])
-def test_train_meta_records_the_resolved_budget(overrides, expected):
-    from spacy_rnn.lab.cli import training_budget
-    assert training_budget(REPO / "configs" / "lstm-crf-unk.cfg", overrides) == expected
 
 
 @pytest.mark.parametrize("training,label", [
