@@ -37,8 +37,9 @@ def build_birnn_tagger(
     `document_memory` adds to each token's state the mean state of its
     document's tokens of the same lowercase form (layers/document_memory.py).
     """
-    return BiRNNTagger(embed, cell, hidden_width, depth, bidirectional, dropout, decoder, nO,
-                       context_width, document_memory)
+    return BiRNNTagger(embed, cell=cell, hidden_width=hidden_width, depth=depth,
+                       bidirectional=bidirectional, dropout=dropout, decoder=decoder, nO=nO,
+                       context_width=context_width, document_memory=document_memory)
 
 
 @registry.architectures("spacy_rnn.TokenEmbed.v1")
@@ -87,10 +88,14 @@ def build_token_embed(
       `lexicon_case` ("exact", "lower" or "title"; layers/lexicon_features.py).
     """
     return TokenEmbed(
-        width, vocab_size, vocab_width, vocab_attr, list(hash_attrs), list(hash_rows),
-        hash_width, char_width, char_max_chars, include_static_vectors, dropout,
-        unk_dropout, bigram_width, bigram_rows, vocab_from_vectors,
-        cluster_width, list(cluster_prefixes), lexicon_width, lexicon_dropout, lexicon_case,
+        width=width, vocab_size=vocab_size, vocab_width=vocab_width, vocab_attr=vocab_attr,
+        hash_attrs=list(hash_attrs), hash_rows=list(hash_rows), hash_width=hash_width,
+        char_width=char_width, char_max_chars=char_max_chars,
+        include_static_vectors=include_static_vectors, dropout=dropout,
+        unk_dropout=unk_dropout, bigram_width=bigram_width, bigram_rows=bigram_rows,
+        vocab_from_vectors=vocab_from_vectors, cluster_width=cluster_width,
+        cluster_prefixes=list(cluster_prefixes), lexicon_width=lexicon_width,
+        lexicon_dropout=lexicon_dropout, lexicon_case=lexicon_case,
     )
 
 
