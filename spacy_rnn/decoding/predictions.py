@@ -12,7 +12,8 @@ from thinc.api import Ops
 from thinc.types import Floats2d
 
 from ..tags import Masks
-from .confidence import entity_confidences, make_chain
+from .confidence import entity_confidences
+from .forward_backward_numpy import make_chain
 from .viterbi import decode_padded, length_groups
 
 

@@ -6,11 +6,8 @@ import pytest
 import spacy
 from thinc.api import fix_random_seed
 
-from spacy_rnn.decoding.confidence import (
-    entity_confidences,
-    make_chain,
-    segment_log_probs,
-)
+from spacy_rnn.decoding.confidence import entity_confidences, segment_log_probs
+from spacy_rnn.decoding.forward_backward_numpy import make_chain
 from spacy_rnn.tags import allowed_biluo_transitions, biluo_tag_names
 
 from ..corpus import make_examples, make_nlp, train
